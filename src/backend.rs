@@ -1,0 +1,145 @@
+//! The seam between model/attention code and the two backends.
+//!
+//! Model code is written once, generic over `B: Backend`. A backend records operations on its
+//! own tensors; `read` is the only place results come back to the host. The CPU backend computes
+//! each op as it is called; the GPU backend records every op of a computation into one command
+//! encoder and submits it once, at `read`, with one readback.
+
+use crate::attention::{AttentionDims, AttentionSpec};
+use crate::error::Result;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Cpu,
+    Gpu,
+}
+
+impl BackendKind {
+    /// The name the JS API reports: `'cpu'` or `'webgpu'`.
+    pub fn js_name(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Gpu => "webgpu",
+        }
+    }
+}
+
+/// Where a [heads, seq, head_dim] operand lives inside a flat tensor: element (h, i, c) is at
+/// `offset + h * head_stride + i * row_stride + c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadLayout {
+    pub offset: usize,
+    pub head_stride: usize,
+    pub row_stride: usize,
+}
+
+impl HeadLayout {
+    /// Contiguous [heads, seq, head_dim], as the JS API passes q, k, v.
+    pub fn head_major(seq: usize, head_dim: usize) -> Self {
+        HeadLayout { offset: 0, head_stride: seq * head_dim, row_stride: head_dim }
+    }
+
+    /// Heads side by side in each token's row, as a projection writes them: a [seq, row_width]
+    /// tensor whose head h occupies columns `offset + h*head_dim ..` (e.g. q, k, v of a fused
+    /// [seq, 3·hidden] QKV projection at offsets 0, hidden, 2·hidden).
+    pub fn token_major(offset: usize, head_dim: usize, row_width: usize) -> Self {
+        HeadLayout { offset, head_stride: head_dim, row_stride: row_width }
+    }
+
+    /// Number of elements a tensor must hold for this layout to address `heads × seq × head_dim`.
+    pub fn required_len(&self, heads: usize, seq: usize, head_dim: usize) -> usize {
+        self.offset + (heads - 1) * self.head_stride + (seq - 1) * self.row_stride + head_dim
+    }
+}
+
+/// One attention call: operands, where they live, and what to compute.
+pub struct AttentionArgs<'a, T> {
+    pub dims: AttentionDims,
+    pub q: &'a T,
+    pub q_layout: HeadLayout,
+    pub k: &'a T,
+    pub k_layout: HeadLayout,
+    pub v: &'a T,
+    pub v_layout: HeadLayout,
+    /// Layout of the output (a fresh dense tensor of heads × seq_q × head_dim elements):
+    /// `head_major` for the API, `token_major(0, d, heads*d)` to feed a projection.
+    pub out_layout: HeadLayout,
+    pub spec: &'a AttentionSpec,
+}
+
+pub struct AttentionOutput<T> {
+    /// weights · v, in `out_layout`.
+    pub output: T,
+    /// [heads, seq_q, seq_k], when `spec.return_weights`.
+    pub weights: Option<T>,
+    /// [heads, seq_q]: entropy (nats) of each weight row, when `spec.stats`.
+    pub entropy: Option<T>,
+    /// [heads, seq_k]: column sums of the weights, when `spec.stats`.
+    pub coverage: Option<T>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    None,
+    /// The exact (erf) GELU used by BERT and ViT.
+    Gelu,
+}
+
+/// `y = act(x · w + bias)`, then optionally `y = residual + scale ⊙ y`.
+pub struct Linear<'a, T> {
+    /// [rows, in_dim]
+    pub x: &'a T,
+    pub rows: usize,
+    pub in_dim: usize,
+    pub out_dim: usize,
+    /// [in_dim, out_dim] (input-major, so x · w).
+    pub w: &'a T,
+    /// [out_dim]
+    pub bias: Option<&'a T>,
+    pub activation: Activation,
+    /// [rows, out_dim]
+    pub residual: Option<&'a T>,
+    /// [out_dim]: per-channel layer scale applied before the residual add (DINOv2).
+    pub residual_scale: Option<&'a T>,
+}
+
+impl<'a, T> Linear<'a, T> {
+    /// A plain `x · w + bias` with no activation or residual.
+    pub fn new(x: &'a T, rows: usize, w: &'a T, in_dim: usize, out_dim: usize, bias: Option<&'a T>) -> Self {
+        Linear { x, rows, in_dim, out_dim, w, bias, activation: Activation::None, residual: None, residual_scale: None }
+    }
+}
+
+/// Row-wise LayerNorm of a [rows, dim] tensor.
+pub struct LayerNorm<'a, T> {
+    pub x: &'a T,
+    pub rows: usize,
+    pub dim: usize,
+    pub gamma: &'a T,
+    pub beta: &'a T,
+    pub eps: f32,
+}
+
+/// The operations models and the attention API need. Every op validates lengths against its
+/// arguments and returns `Error::Invalid` rather than panicking.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    type Tensor;
+
+    fn kind(&self) -> BackendKind;
+
+    /// Copies host data into a new backend tensor (resident until dropped).
+    fn upload(&mut self, data: &[f32]) -> Result<Self::Tensor>;
+
+    /// Number of f32 elements in a tensor.
+    fn len(&self, t: &Self::Tensor) -> usize;
+
+    fn linear(&mut self, op: &Linear<'_, Self::Tensor>) -> Result<Self::Tensor>;
+
+    fn layer_norm(&mut self, op: &LayerNorm<'_, Self::Tensor>) -> Result<Self::Tensor>;
+
+    fn attention(&mut self, args: &AttentionArgs<'_, Self::Tensor>) -> Result<AttentionOutput<Self::Tensor>>;
+
+    /// Runs everything recorded so far and returns the contents of `tensors`, in order.
+    async fn read(&mut self, tensors: &[&Self::Tensor]) -> Result<Vec<Vec<f32>>>;
+}
