@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cpu;
 pub mod error;
 pub mod gpu;
+pub mod weights;
 
 pub use backend::{Backend, BackendKind};
 pub use error::{Error, Result};

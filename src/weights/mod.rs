@@ -1,0 +1,5 @@
+//! Weight files: the web format the page loads, and converters from the source checkpoints.
+
+pub mod format;
+
+pub use format::{StoreAs, WeightFile, WeightWriter, FORMAT};
