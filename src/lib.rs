@@ -3,14 +3,20 @@
 //!
 //! Data flow: text / image → tokens / patches → model (generic over `Backend`) → attention maps
 //! → the page's views. `attention` says what is computed, `backend` is the seam, `cpu` and `gpu`
-//! are the two implementations.
+//! are the two implementations, `models` holds one file per model, `api` is the JS surface.
 
 pub mod attention;
 pub mod backend;
 pub mod cpu;
 pub mod error;
 pub mod gpu;
+pub mod models;
+pub mod text;
+pub mod vision;
 pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+pub mod api;
 
 pub use backend::{Backend, BackendKind};
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! The CPU backend: every op computed in Rust as it is called (SIMD128 on wasm).
 
+mod attention;
 mod dense;
 
 use crate::attention::AttentionDims;

@@ -4,7 +4,9 @@
 //! staging buffer per requested tensor. Pipelines, intermediate buffers and uniform slots are
 //! pooled, so a repeated computation builds nothing new.
 
+mod attention;
 mod context;
+mod dense;
 mod kernel;
 mod pool;
 

@@ -1,0 +1,1 @@
+//! The public JS API (wasm-bindgen): `Playground` and its option objects.

@@ -1,0 +1,1 @@
+//! Fused, tiled ("flash") softmax attention that never materializes the seqQ×seqK weights.

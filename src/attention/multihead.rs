@@ -1,0 +1,1 @@
+//! Full multi-head attention from inputs and projection matrices, on any backend.

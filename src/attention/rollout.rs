@@ -1,0 +1,1 @@
+//! Attention rollout (Abnar & Zuidema 2020) across layers.

@@ -1,0 +1,1 @@
+//! Attention on the CPU: scores, masks, normalizers, positions, dropout and stats.

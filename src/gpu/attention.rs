@@ -1,0 +1,1 @@
+//! Attention on the GPU: dispatches the kernels in shaders/attention.wgsl.

@@ -1,0 +1,1 @@
+//! Real models, generic over the backend seam: one file per model.

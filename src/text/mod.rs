@@ -1,0 +1,1 @@
+//! Text input: BERT uncased WordPiece tokenization.

@@ -1,0 +1,1 @@
+//! Image input: resizing and ImageNet normalization to the model grid.
