@@ -5,12 +5,11 @@
 
 mod attention_common;
 
-use attention_common::{inputs, max_diff, run, variants, Host, Inputs};
+use attention_common::{fused_qkv, inputs, max_diff, run, run_qkv, variants, Host, Inputs};
 use attention_playground::attention::{AttentionSpec, Dropout, Mask, Normalizer, Positions, Score};
-use attention_playground::backend::{AttentionArgs, HeadLayout};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::gpu::GpuBackend;
-use attention_playground::{Backend, Error};
+use attention_playground::Error;
 
 const TOL: f64 = 1e-5;
 
@@ -62,42 +61,12 @@ fn every_variant_matches_the_cpu() {
 #[test]
 fn token_major_layouts_match_the_cpu() {
     let Some(mut g) = gpu() else { return };
-    let (heads, seq, d) = (3, 13, 8);
-    let hidden = heads * d;
-    let qkv = attention_common::Rng::new(4).vec(seq * 3 * hidden);
-    for (name, spec) in variants(seq, seq, d).into_iter().step_by(3) {
-        let mut out = Vec::new();
-        for b in [&mut g as &mut dyn AnyBackend, &mut CpuBackend::new()] {
-            out.push(b.qkv_attention(&qkv, heads, seq, d, &spec));
-        }
-        let (a, c) = (&out[0], &out[1]);
-        compare(&format!("token-major {name}"), a, c);
-    }
-}
-
-/// Runs attention on views into one fused [seq, 3·hidden] QKV tensor, output token-major.
-trait AnyBackend {
-    fn qkv_attention(&mut self, qkv: &[f32], heads: usize, seq: usize, d: usize, spec: &AttentionSpec) -> Host;
-}
-
-impl<B: Backend> AnyBackend for B {
-    fn qkv_attention(&mut self, qkv: &[f32], heads: usize, seq: usize, d: usize, spec: &AttentionSpec) -> Host {
-        let hidden = heads * d;
-        let t = self.upload(qkv).unwrap();
-        let args = AttentionArgs {
-            dims: attention_playground::attention::AttentionDims { heads, seq_q: seq, seq_k: seq, head_dim: d },
-            q: &t,
-            q_layout: HeadLayout::token_major(0, d, 3 * hidden),
-            k: &t,
-            k_layout: HeadLayout::token_major(hidden, d, 3 * hidden),
-            v: &t,
-            v_layout: HeadLayout::token_major(2 * hidden, d, 3 * hidden),
-            out_layout: HeadLayout::token_major(0, d, hidden),
-            spec,
-        };
-        let o = self.attention(&args).unwrap();
-        let mut r = pollster::block_on(self.read(&[&o.output, o.weights.as_ref().unwrap()])).unwrap().into_iter();
-        Host { output: r.next().unwrap(), weights: r.next(), entropy: None, coverage: None }
+    let x = inputs(3, 13, 13, 8, 4);
+    let qkv = fused_qkv(&x);
+    for (name, spec) in variants(13, 13, 8).into_iter().step_by(3) {
+        let a = run_qkv(&mut g, &qkv, x.dims, &spec).unwrap();
+        let c = run_qkv(&mut CpuBackend::new(), &qkv, x.dims, &spec).unwrap();
+        compare(&format!("token-major {name}"), &a, &c);
     }
 }
 
