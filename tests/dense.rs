@@ -15,18 +15,7 @@ use attention_playground::cpu::CpuBackend;
 use attention_playground::gpu::GpuBackend;
 use attention_playground::{Backend, Error};
 
-/// Deterministic uniform values in [−scale, scale] (xorshift64).
-fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
+use dense::seeded_uniform as random;
 
 /// Host operands of one linear call.
 struct Case {

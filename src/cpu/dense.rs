@@ -61,6 +61,20 @@ fn epilogue(op: &Linear<'_, Vec<f32>>, row: usize, cols: std::ops::Range<usize>,
     }
 }
 
+/// Deterministic uniform values in [−scale, scale] (xorshift64): reproducible operands for the
+/// dense tests and benches, natively and in wasm.
+pub fn seeded_uniform(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
 /// Plain implementations, kept as the ground truth the fast paths are tested against.
 pub mod reference {
     use super::*;
