@@ -1,6 +1,8 @@
 //! The attention mechanism: what is computed (`spec`), independent of any backend, plus the
 //! plain references that every kernel is tested against.
 
+pub mod check;
+pub mod dropout;
 pub mod flash;
 pub mod multihead;
 pub mod positions;
