@@ -4,7 +4,8 @@
 # Route 1: a rustup toolchain with the wasm32-unknown-unknown target (installed now, or added within
 #          60 s). Route 2 (offline, e.g. where rustup's download host is unreachable): Debian's
 #          rustc-web builds std for wasm32 from rust-web-src (-Zbuild-std), with its own target dir.
-# Both routes enable simd128. wasm-opt is optional.
+# Both routes enable simd128. wasm-opt is optional (SKIP_WASM_OPT=1 skips it); WASM_ROUTE=offline
+# forces route 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,9 @@ PROFILE=${PROFILE:-release}
 say() { printf '\033[1m[build-wasm]\033[0m %s\n' "$*"; }
 
 route=""
-if command -v rustup >/dev/null 2>&1; then
+if [ "${WASM_ROUTE:-}" = offline ]; then
+  say "WASM_ROUTE=offline: not trying rustup"
+elif command -v rustup >/dev/null 2>&1; then
   if rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
     route=rustup
   else

@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
-use crate::playground::{BackendChoice, Engine, Session};
+use crate::playground::{Engine, Session};
 
 pub(crate) use attention::js_field;
 
