@@ -99,7 +99,7 @@ impl Tokenizer {
         }
 
         let mut e = Encoding { tokens: vec![], ids: vec![], type_ids: vec![], offsets: vec![], truncated };
-        let mut push = |e: &mut Encoding, token: &str, id: u32, ty: u32, off: (usize, usize)| {
+        let push = |e: &mut Encoding, token: &str, id: u32, ty: u32, off: (usize, usize)| {
             e.tokens.push(token.to_string());
             e.ids.push(id);
             e.type_ids.push(ty);
@@ -203,8 +203,8 @@ fn truncated_lengths(na: usize, nb: Option<usize>, budget: usize) -> (usize, usi
     if na + nb <= budget {
         return (na, nb);
     }
-    let (mut short, mut long) = if na > nb { (nb, na) } else { (na, nb) };
-    long = if short > budget { short } else { short.max(budget - short) };
+    let mut short = na.min(nb);
+    let mut long = if short > budget { short } else { short.max(budget - short) };
     if short + long > budget {
         short = budget / 2;
         long = short + budget % 2;
