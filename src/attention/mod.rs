@@ -8,6 +8,7 @@ pub mod multihead;
 pub mod positions;
 pub mod reference;
 pub mod rollout;
+pub mod sinusoidal;
 pub mod spec;
 
 pub use spec::{AdditiveParams, AttentionDims, AttentionSpec, Dropout, Mask, Normalizer, Positions, Score};

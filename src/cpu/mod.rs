@@ -1,7 +1,7 @@
 //! The CPU backend: every op computed in Rust as it is called (SIMD128 on wasm).
 
 mod attention;
-mod dense;
+pub mod dense;
 
 use crate::attention::check::check_args;
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
