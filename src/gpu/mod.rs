@@ -148,12 +148,12 @@ impl Backend for GpuBackend {
         t.len
     }
 
-    fn linear(&mut self, _op: &Linear<'_, GpuTensor>) -> Result<GpuTensor> {
-        Err(Error::Invalid("GPU linear is not implemented yet".into()))
+    fn linear(&mut self, op: &Linear<'_, GpuTensor>) -> Result<GpuTensor> {
+        self.dense_linear(op)
     }
 
-    fn layer_norm(&mut self, _op: &LayerNorm<'_, GpuTensor>) -> Result<GpuTensor> {
-        Err(Error::Invalid("GPU layer_norm is not implemented yet".into()))
+    fn layer_norm(&mut self, op: &LayerNorm<'_, GpuTensor>) -> Result<GpuTensor> {
+        self.dense_layer_norm(op)
     }
 
     fn attention(&mut self, _args: &AttentionArgs<'_, GpuTensor>) -> Result<AttentionOutput<GpuTensor>> {

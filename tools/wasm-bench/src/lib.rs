@@ -1,0 +1,73 @@
+//! wasm exports for `run.mjs`: build the operands once, then time `run` from JavaScript.
+
+use attention_playground::backend::{Activation, LayerNorm, Linear};
+use attention_playground::cpu::dense;
+use wasm_bindgen::prelude::*;
+
+use dense::seeded_uniform as random;
+
+#[wasm_bindgen]
+pub struct DenseBench {
+    rows: usize,
+    k: usize,
+    n: usize,
+    gelu: bool,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    gamma: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl DenseBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(rows: usize, k: usize, n: usize, gelu: bool) -> DenseBench {
+        DenseBench {
+            rows,
+            k,
+            n,
+            gelu,
+            x: random(rows * k, 1, 1.0),
+            w: random(k * n, 2, 1.0 / (k as f32).sqrt()),
+            b: random(n, 3, 0.1),
+            gamma: random(k, 4, 1.0),
+        }
+    }
+
+    fn op(&self) -> Linear<'_, Vec<f32>> {
+        let mut op = Linear::new(&self.x, self.rows, &self.w, self.k, self.n, Some(&self.b));
+        if self.gelu {
+            op.activation = Activation::Gelu;
+        }
+        op
+    }
+
+    /// The fast kernel; returns one output value so the work cannot be optimized away.
+    pub fn linear(&self) -> f32 {
+        dense::linear(&self.op())[self.rows * self.n / 2]
+    }
+
+    pub fn reference(&self) -> f32 {
+        dense::reference::linear(&self.op())[self.rows * self.n / 2]
+    }
+
+    /// Largest |fast − reference| (0 when the two paths agree exactly).
+    pub fn max_diff(&self) -> f32 {
+        let a = dense::linear(&self.op());
+        let b = dense::reference::linear(&self.op());
+        a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max)
+    }
+
+    /// LayerNorm of x ([rows, k]).
+    pub fn layer_norm(&self) -> f32 {
+        let op = LayerNorm { x: &self.x, rows: self.rows, dim: self.k, gamma: &self.gamma, beta: &self.gamma, eps: 1e-12 };
+        dense::layer_norm(&op)[0]
+    }
+}
+
+/// Decodes `n` f16 values to f32 the way the weight loader does; returns a checksum.
+#[wasm_bindgen]
+pub fn f16_decode(bytes: &[u8]) -> f32 {
+    let v: Vec<f32> = bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
+    v[v.len() / 2]
+}
