@@ -295,7 +295,10 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     let h = wg.y;
     let n = p.seq_k;
     let base = (h * p.seq_q + i) * n;
-    let neg_inf = bitcast<f32>(0xff800000u);
+    // A runtime value on purpose: WGSL forbids -inf in constant expressions (Chrome's Tint
+    // rejects the shader; naga accepts it, so only the browser tests see this).
+    var neg_inf_bits = 0xff800000u;
+    let neg_inf = bitcast<f32>(neg_inf_bits);
 
     // Top-k: the sort key K of the k-th largest score, then among entries with key K the highest
     // index J that is still kept (ties go to the lower index).

@@ -121,3 +121,42 @@ fn errors_other_than_device_loss_are_not_retried() {
     assert_eq!(r, Err(Error::Invalid("bad".into())));
     assert_eq!(attempts, 1);
 }
+
+/// `run_attention` (what `pg.attention` runs) on the CPU, and on the GPU where there is one,
+/// against the plain reference: weights, output and stats within 1e-5; `returnWeights: false`
+/// returns no weights but the same output.
+#[test]
+fn run_attention_matches_the_reference_on_every_backend() {
+    use attention_playground::attention::{reference, Mask, Normalizer};
+    use attention_playground::playground::run_attention;
+
+    let mut req = request(3, 17, 29, 8);
+    req.spec.mask = Mask::Causal;
+    req.spec.normalizer = Normalizer::Sparsemax;
+    req.spec.stats = true;
+    let want = reference::attention(&req.dims, &req.q, &req.k, &req.v, &req.spec);
+    let close = |name: &str, got: &[f32], want: &[f64]| {
+        assert_eq!(got.len(), want.len(), "{name} length");
+        let err = got.iter().zip(want).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max);
+        assert!(err <= 1e-5, "{name}: max abs error {err}");
+    };
+    let mut sessions = vec![Session::cpu()];
+    sessions.extend(gpu_session());
+    for mut s in sessions {
+        let kind = s.kind();
+        let got = pollster::block_on(s.run(async |e| on_backend!(e, b => run_attention(b, &req).await))).unwrap();
+        eprintln!("checking {kind:?}");
+        close("weights", got.weights.as_deref().unwrap(), &want.weights);
+        close("output", &got.output, &want.output);
+        close("entropy", got.entropy.as_deref().unwrap(), &want.entropy);
+        close("coverage", got.coverage.as_deref().unwrap(), &want.coverage);
+
+        req.spec.return_weights = false;
+        req.spec.stats = false;
+        let fused = pollster::block_on(s.run(async |e| on_backend!(e, b => run_attention(b, &req).await))).unwrap();
+        assert!(fused.weights.is_none() && fused.entropy.is_none());
+        close("output without weights", &fused.output, &want.output);
+        req.spec.return_weights = true;
+        req.spec.stats = true;
+    }
+}
