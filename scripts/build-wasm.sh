@@ -28,7 +28,7 @@ fi
 export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128"
 if [ "$route" = rustup ]; then
   say "route: rustup toolchain with the $TARGET target"
-  cargo build --profile "$PROFILE" --lib --target "$TARGET"
+  cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib
   out_dir=target/$TARGET/$PROFILE
 else
   say "route: offline Debian rustc-web + rust-web-src (-Zbuild-std), target dir target/wasm-offline"
@@ -39,7 +39,7 @@ else
   # Debian's cargo must use Debian's rustc: keep rustup's shims out of the way.
   RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/wasm-offline \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
-    /usr/bin/cargo build --profile "$PROFILE" --lib --target "$TARGET" -Zbuild-std=std,panic_abort
+    /usr/bin/cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib -Zbuild-std=std,panic_abort
   out_dir=target/wasm-offline/$TARGET/$PROFILE
 fi
 
