@@ -221,6 +221,9 @@ fn scores_additive(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Dispatch (seq_q, heads).
 
 const WG: u32 = 256u;
+// Marks masked entries in place during normalize: the lowest finite f32, which later passes map to
+// weight 0 (an infinity cannot be written as a WGSL constant).
+const MASKED: f32 = -3.40282347e+38;
 
 @group(0) @binding(1) var<storage, read_write> n_w: array<f32>;       // [heads, seq_q, seq_k]
 @group(0) @binding(2) var<storage, read_write> n_entropy: array<f32>; // [heads, seq_q]
@@ -295,7 +298,6 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     let h = wg.y;
     let n = p.seq_k;
     let base = (h * p.seq_q + i) * n;
-    let neg_inf = bitcast<f32>(0xff800000u);
 
     // Top-k: the sort key K of the k-th largest score, then among entries with key K the highest
     // index J that is still kept (ties go to the lower index).
@@ -332,8 +334,8 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         }
     }
 
-    // Pass 1: mask in place (masked → −∞), maximum and count of the survivors.
-    var m = neg_inf;
+    // Pass 1: mask in place (masked → MASKED), maximum and count of the survivors.
+    var m = MASKED;
     var cnt = 0u;
     for (var j = lane; j < n; j += WG) {
         var keep = allowed(i, j);
@@ -345,7 +347,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
             m = max(m, n_w[base + j]);
             cnt += 1u;
         } else {
-            n_w[base + j] = neg_inf;
+            n_w[base + j] = MASKED;
         }
     }
     let zmax = max_f(m);
@@ -365,14 +367,14 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         var s = 0.0;
         for (var j = lane; j < n; j += WG) {
             let z = n_w[base + j];
-            s += select(exp(z - zmax), 0.0, z == neg_inf);
+            s += select(exp(z - zmax), 0.0, z == MASKED);
         }
         let total = sum_f(s);
         var wz = 0.0; // Σ w (z − max), for the entropy
         for (var j = lane; j < n; j += WG) {
             let z = n_w[base + j];
-            let w = select(exp(z - zmax) / total, 0.0, z == neg_inf);
-            wz += select(w * (z - zmax), 0.0, z == neg_inf);
+            let w = select(exp(z - zmax) / total, 0.0, z == MASKED);
+            wz += select(w * (z - zmax), 0.0, z == MASKED);
             n_w[base + j] = w;
         }
         // ln w = (z − max) − ln Σ, so H = ln Σ − Σ w (z − max): one log instead of one per weight,
