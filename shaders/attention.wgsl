@@ -109,13 +109,14 @@ fn safe_tanh(x: f32) -> f32 {
 }
 
 // scores: s[h, i, j] for the dot-product family. One invocation per (i, j); 16×16 tiles of q and
-// k rows staged in workgroup memory, 16 dimensions at a time.
-// Dispatch (⌈seq_k/16⌉, ⌈seq_q/16⌉, heads).
+// k rows staged in workgroup memory, C = 64 dimensions per barrier round (barriers are what CPU
+// emulations such as llvmpipe and SwiftShader pay for most). Dispatch (⌈seq_k/16⌉, ⌈seq_q/16⌉, heads).
 
 const T: u32 = 16u;
+const C: u32 = 64u;
 
-var<workgroup> tq: array<array<f32, 16>, 16>; // [row i, dimension]
-var<workgroup> tk: array<array<f32, 16>, 16>; // [row j, dimension]
+var<workgroup> tq: array<array<f32, C>, T>; // [row i, dimension]
+var<workgroup> tk: array<array<f32, C>, T>; // [row j, dimension]
 
 @compute @workgroup_size(16, 16)
 fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -127,20 +128,22 @@ fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     var qq = 0.0;
     var kk = 0.0;
     var sq = 0.0;
-    for (var c0 = 0u; c0 < p.head_dim; c0 += T) {
-        let c = c0 + lid.x;
-        var qv = 0.0;
-        if (i < p.seq_q && c < p.head_dim) {
-            qv = load_q(h, i, c);
+    for (var c0 = 0u; c0 < p.head_dim; c0 += C) {
+        for (var s = 0u; s < C; s += T) {
+            let c = c0 + s + lid.x;
+            var qv = 0.0;
+            if (i < p.seq_q && c < p.head_dim) {
+                qv = load_q(h, i, c);
+            }
+            tq[lid.y][s + lid.x] = qv;
+            var kv = 0.0;
+            if (kr < p.seq_k && c < p.head_dim) {
+                kv = load_k(h, kr, c);
+            }
+            tk[lid.y][s + lid.x] = kv;
         }
-        tq[lid.y][lid.x] = qv;
-        var kv = 0.0;
-        if (kr < p.seq_k && c < p.head_dim) {
-            kv = load_k(h, kr, c);
-        }
-        tk[lid.y][lid.x] = kv;
         workgroupBarrier();
-        let n = min(T, p.head_dim - c0);
+        let n = min(C, p.head_dim - c0);
         for (var t = 0u; t < n; t++) {
             let a = tq[lid.y][t];
             let b = tk[lid.x][t];
@@ -213,20 +216,23 @@ fn scores_additive(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// normalize: one workgroup of 256 per row (i, h); the row is read from global memory on each
+// normalize: one workgroup of 64 per row (i, h); the row is read from global memory on each
 // pass. Masked entries become exactly 0; a row with nothing left becomes all zeros. Sparsemax and
 // 1.5-entmax find their threshold τ without sorting: bisection on τ down to f32 resolution picks
 // the support, then τ is computed exactly from the support as the sort-based algorithm does.
 // Top-k finds the k-th largest (score, index) by building its sort key bit by bit.
 // Dispatch (seq_q, heads).
 
-const WG: u32 = 256u;
+const WG: u32 = 64u;
+// Marks masked entries in place during normalize: the lowest finite f32, which later passes map to
+// weight 0 (an infinity cannot be written as a WGSL constant).
+const MASKED: f32 = -3.40282347e+38;
 
 @group(0) @binding(1) var<storage, read_write> n_w: array<f32>;       // [heads, seq_q, seq_k]
 @group(0) @binding(2) var<storage, read_write> n_entropy: array<f32>; // [heads, seq_q]
 
-var<workgroup> red: array<f32, 256>;
-var<workgroup> red_u: array<u32, 256>;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> red_u: array<u32, WG>;
 var<private> lane: u32;
 
 fn sum_f(x: f32) -> f32 {
@@ -288,17 +294,13 @@ fn allowed(i: u32, j: u32) -> bool {
     return true;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     lane = li;
     let i = wg.x;
     let h = wg.y;
     let n = p.seq_k;
     let base = (h * p.seq_q + i) * n;
-    // A runtime value on purpose: WGSL forbids -inf in constant expressions (Chrome's Tint
-    // rejects the shader; naga accepts it, so only the browser tests see this).
-    var neg_inf_bits = 0xff800000u;
-    let neg_inf = bitcast<f32>(neg_inf_bits);
 
     // Top-k: the sort key K of the k-th largest score, then among entries with key K the highest
     // index J that is still kept (ties go to the lower index).
@@ -335,8 +337,8 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         }
     }
 
-    // Pass 1: mask in place (masked → −∞), maximum and count of the survivors.
-    var m = neg_inf;
+    // Pass 1: mask in place (masked → MASKED), maximum and count of the survivors.
+    var m = MASKED;
     var cnt = 0u;
     for (var j = lane; j < n; j += WG) {
         var keep = allowed(i, j);
@@ -348,7 +350,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
             m = max(m, n_w[base + j]);
             cnt += 1u;
         } else {
-            n_w[base + j] = neg_inf;
+            n_w[base + j] = MASKED;
         }
     }
     let zmax = max_f(m);
@@ -368,14 +370,14 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         var s = 0.0;
         for (var j = lane; j < n; j += WG) {
             let z = n_w[base + j];
-            s += select(exp(z - zmax), 0.0, z == neg_inf);
+            s += select(exp(z - zmax), 0.0, z == MASKED);
         }
         let total = sum_f(s);
         var wz = 0.0; // Σ w (z − max), for the entropy
         for (var j = lane; j < n; j += WG) {
             let z = n_w[base + j];
-            let w = select(exp(z - zmax) / total, 0.0, z == neg_inf);
-            wz += select(w * (z - zmax), 0.0, z == neg_inf);
+            let w = select(exp(z - zmax) / total, 0.0, z == MASKED);
+            wz += select(w * (z - zmax), 0.0, z == MASKED);
             n_w[base + j] = w;
         }
         // ln w = (z − max) − ln Σ, so H = ln Σ − Σ w (z − max): one log instead of one per weight,
@@ -508,16 +510,17 @@ fn dropout(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// output: o[h, i, c] = Σ_j w[h, i, j] · v[h, j, c], one invocation per (i, c), with 16×16 tiles
-// of weights and values in workgroup memory; j is summed in order, as on the CPU.
+// output: o[h, i, c] = Σ_j w[h, i, j] · v[h, j, c], one invocation per (i, c), with tiles of
+// 16 rows × C keys of weights and C keys × 16 columns of values in workgroup memory; j is summed
+// in order, as on the CPU.
 // Dispatch (⌈head_dim/16⌉, ⌈seq_q/16⌉, heads).
 
 @group(0) @binding(1) var<storage, read> o_w: array<f32>;
 @group(0) @binding(2) var<storage, read> o_v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> o_out: array<f32>;
 
-var<workgroup> tw: array<array<f32, 16>, 16>; // [row i, key j]
-var<workgroup> tv: array<array<f32, 16>, 16>; // [key j, dimension c]
+var<workgroup> tw: array<array<f32, C>, T>; // [row i, key j]
+var<workgroup> tv: array<array<f32, T>, C>; // [key j, dimension c]
 
 @compute @workgroup_size(16, 16)
 fn output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -525,21 +528,23 @@ fn output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     let i = wg.y * T + lid.y;
     let c = wg.x * T + lid.x;
     var acc = 0.0;
-    for (var j0 = 0u; j0 < p.seq_k; j0 += T) {
-        let jw = j0 + lid.x;
-        var w = 0.0;
-        if (i < p.seq_q && jw < p.seq_k) {
-            w = o_w[(h * p.seq_q + i) * p.seq_k + jw];
+    for (var j0 = 0u; j0 < p.seq_k; j0 += C) {
+        for (var s = 0u; s < C; s += T) {
+            let jw = j0 + s + lid.x;
+            var w = 0.0;
+            if (i < p.seq_q && jw < p.seq_k) {
+                w = o_w[(h * p.seq_q + i) * p.seq_k + jw];
+            }
+            tw[lid.y][s + lid.x] = w;
+            let jv = j0 + s + lid.y;
+            var v = 0.0;
+            if (jv < p.seq_k && c < p.head_dim) {
+                v = o_v[p.v_off + h * p.v_hs + jv * p.v_rs + c];
+            }
+            tv[s + lid.y][lid.x] = v;
         }
-        tw[lid.y][lid.x] = w;
-        let jv = j0 + lid.y;
-        var v = 0.0;
-        if (jv < p.seq_k && c < p.head_dim) {
-            v = o_v[p.v_off + h * p.v_hs + jv * p.v_rs + c];
-        }
-        tv[lid.y][lid.x] = v;
         workgroupBarrier();
-        let n = min(T, p.seq_k - j0);
+        let n = min(C, p.seq_k - j0);
         for (var t = 0u; t < n; t++) {
             acc += tw[lid.y][t] * tv[t][lid.x];
         }

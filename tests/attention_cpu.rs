@@ -7,7 +7,7 @@ use attention_common::{additive, fused_qkv, inputs, max_diff, run, run_qkv, vari
 use attention_playground::attention::positions::{alibi_slopes, rope_rotate, rope_table};
 use attention_playground::attention::{dropout, reference, AttentionDims, AttentionSpec, Dropout, Mask, Normalizer, Positions, Score};
 use attention_playground::cpu::CpuBackend;
-use attention_playground::{Backend, Error};
+use attention_playground::Error;
 
 const TOL: f64 = 1e-5;
 

@@ -1,5 +1,5 @@
 //! GPU attention against the CPU backend: every variant within 1e-5 (absolute, on weights,
-//! outputs and stats), on shapes that do not divide the 16×16 tiles or the 256-wide rows, with
+//! outputs and stats), on shapes that do not divide the 16×16 tiles, the 64-wide key chunks or the 64-lane rows, with
 //! seqQ ≠ seqK, token-major layouts, and seqK = 4096 at headDim 64. Runs on whatever Vulkan
 //! adapter wgpu finds (Mesa's llvmpipe in CI); skips loudly when there is none.
 
