@@ -4,6 +4,7 @@ mod attention;
 pub mod dense;
 
 use crate::attention::check::check_args;
+use crate::attention::rollout::RolloutArgs;
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
 use crate::error::Result;
 
@@ -46,6 +47,10 @@ impl Backend for CpuBackend {
         // Flash hook: when `!args.spec.return_weights && flash::supports(args.spec)`, the fused
         // kernel of `attention::flash` takes over here (it never materializes the weights).
         Ok(attention::attention(args))
+    }
+
+    fn rollout(&mut self, args: &RolloutArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
+        crate::attention::rollout::rollout_cpu(args)
     }
 
     async fn read(&mut self, tensors: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>> {
