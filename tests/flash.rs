@@ -165,3 +165,32 @@ fn gpu_flash_rejects_what_it_cannot_fuse() {
     let e = g.flash_attention(&head_major_args(wide, &big, &big, &big, &spec)).err().unwrap().to_string();
     assert!(e.contains("headDim ≤ 128"), "{e}");
 }
+
+/// `Backend::attention` without weights goes through the fused kernel and gives the output the
+/// weights path gives, on each backend.
+fn attention_without_weights_matches<B: Backend>(b: &mut B) {
+    let dims = AttentionDims { heads: 3, seq_q: 71, seq_k: 40, head_dim: 32 };
+    let (q, k, v) = operands(&dims, 77);
+    let (qt, kt, vt) = (b.upload(&q).unwrap(), b.upload(&k).unwrap(), b.upload(&v).unwrap());
+    for mask in [Mask::None, Mask::Causal, Mask::Window(5)] {
+        let fused_spec = AttentionSpec { return_weights: false, mask, positions: Positions::Alibi, ..Default::default() };
+        let full_spec = AttentionSpec { return_weights: true, ..fused_spec.clone() };
+        let fused = b.attention(&head_major_args(dims, &qt, &kt, &vt, &fused_spec)).unwrap();
+        assert!(fused.weights.is_none());
+        let full = b.attention(&head_major_args(dims, &qt, &kt, &vt, &full_spec)).unwrap();
+        let got = pollster::block_on(b.read(&[&fused.output, &full.output])).unwrap();
+        let err = max_abs_diff(&got[0], &got[1]);
+        assert!(err <= TOL, "{mask:?}: fused vs weights path max abs error {err}");
+    }
+}
+
+#[test]
+fn cpu_attention_without_weights_uses_the_fused_kernel() {
+    attention_without_weights_matches(&mut attention_playground::cpu::CpuBackend::new());
+}
+
+#[test]
+fn gpu_attention_without_weights_uses_the_fused_kernel() {
+    let Some(mut g) = gpu() else { return };
+    attention_without_weights_matches(&mut g);
+}
