@@ -5,6 +5,7 @@
 //! each op as it is called; the GPU backend records every op of a computation into one command
 //! encoder and submits it once, at `read`, with one readback.
 
+use crate::attention::rollout::RolloutArgs;
 use crate::attention::{AttentionDims, AttentionSpec};
 use crate::error::Result;
 
@@ -139,6 +140,10 @@ pub trait Backend {
     fn layer_norm(&mut self, op: &LayerNorm<'_, Self::Tensor>) -> Result<Self::Tensor>;
 
     fn attention(&mut self, args: &AttentionArgs<'_, Self::Tensor>) -> Result<AttentionOutput<Self::Tensor>>;
+
+    /// Attention rollout across layers: maps [layers, heads, seq, seq] → cumulative [layers, seq, seq]
+    /// (see `attention::rollout`).
+    fn rollout(&mut self, args: &RolloutArgs<'_, Self::Tensor>) -> Result<Self::Tensor>;
 
     /// Runs everything recorded so far and returns the contents of `tensors`, in order.
     async fn read(&mut self, tensors: &[&Self::Tensor]) -> Result<Vec<Vec<f32>>>;

@@ -4,6 +4,8 @@ mod attention;
 pub mod dense;
 
 use crate::attention::check::check_args;
+use crate::attention::flash;
+use crate::attention::rollout::RolloutArgs;
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
 use crate::error::Result;
 
@@ -43,9 +45,16 @@ impl Backend for CpuBackend {
 
     fn attention(&mut self, args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<Vec<f32>>> {
         check_args(args, |t| t.len())?;
-        // Flash hook: when `!args.spec.return_weights && flash::supports(args.spec)`, the fused
-        // kernel of `attention::flash` takes over here (it never materializes the weights).
+        // Without weights to return, the fused kernel never materializes them.
+        if !args.spec.return_weights && flash::supports(args.spec) && flash::supports_dims(&args.dims) {
+            let output = flash::attention_cpu(args)?;
+            return Ok(AttentionOutput { output, weights: None, entropy: None, coverage: None });
+        }
         Ok(attention::attention(args))
+    }
+
+    fn rollout(&mut self, args: &RolloutArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
+        crate::attention::rollout::rollout_cpu(args)
     }
 
     async fn read(&mut self, tensors: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>> {

@@ -3,7 +3,7 @@
 
 use crate::attention::check::check_args;
 use crate::attention::positions::{alibi_slopes, rope_table};
-use crate::attention::{dropout, AttentionDims, Mask, Normalizer, Positions, Score};
+use crate::attention::{dropout, flash, AttentionDims, Mask, Normalizer, Positions, Score};
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, HeadLayout};
 use crate::error::{Error, Result};
 
@@ -116,8 +116,11 @@ impl GpuBackend {
         let dims = args.dims;
         let AttentionDims { heads, seq_q, seq_k, head_dim } = dims;
         let spec = args.spec;
-        // Flash hook: when `!spec.return_weights && flash::supports(spec)`, the fused kernel of
-        // `attention::flash` takes over here (it never materializes the weights).
+        // Without weights to return, the fused kernel never materializes them.
+        if !spec.return_weights && flash::supports(spec) && flash::supports_dims(&dims) {
+            let output = self.flash_attention(args)?;
+            return Ok(AttentionOutput { output, weights: None, entropy: None, coverage: None });
+        }
         let weights_len = heads * seq_q * seq_k;
         self.check_size(weights_len).map_err(|e| match e {
             Error::Invalid(m) => Error::Invalid(format!("the attention weights [heads, seqQ, seqK] are too large for this GPU: {m}")),

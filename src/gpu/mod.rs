@@ -7,13 +7,16 @@
 mod attention;
 mod context;
 mod dense;
+mod flash;
 mod kernel;
 mod pool;
+mod rollout;
 
 pub use context::GpuContext;
 pub use kernel::KernelDef;
 pub use pool::GpuTensor;
 
+use crate::attention::rollout::RolloutArgs;
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
 use crate::error::{Error, Result};
 use kernel::{KernelCache, ParamArena, PARAMS_SLOT};
@@ -160,6 +163,10 @@ impl Backend for GpuBackend {
 
     fn attention(&mut self, args: &AttentionArgs<'_, GpuTensor>) -> Result<AttentionOutput<GpuTensor>> {
         self.record_attention(args)
+    }
+
+    fn rollout(&mut self, args: &RolloutArgs<'_, GpuTensor>) -> Result<GpuTensor> {
+        self.rollout_gpu(args)
     }
 
     async fn read(&mut self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<f32>>> {

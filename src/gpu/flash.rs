@@ -1,0 +1,108 @@
+//! Fused ("flash") attention on the GPU: dispatches `shaders/flash.wgsl`. What it computes and
+//! what falls back is described in `attention::flash`.
+
+use super::kernel::KernelDef;
+use super::{GpuBackend, GpuTensor};
+use crate::attention::flash::{self, BLOCK_Q};
+use crate::attention::positions::{alibi_slopes, rope_table};
+use crate::attention::{Mask, Positions, Score};
+use crate::backend::{AttentionArgs, HeadLayout};
+use crate::error::Result;
+use crate::Backend;
+
+const SOURCE: &str = include_str!("../../shaders/flash.wgsl");
+
+/// One pipeline per tile height; `block_k` only takes these values for head_dim ≤ MAX_HEAD_DIM.
+macro_rules! flash_def {
+    ($name:literal, $bk:literal) => {
+        KernelDef {
+            name: $name,
+            source: SOURCE,
+            entry: "flash",
+            inputs: 5,
+            outputs: 1,
+            constants: &[("BLOCK_Q", BLOCK_Q as f64), ("BK", $bk as f64)],
+        }
+    };
+}
+const FLASH_DEFS: [KernelDef; 3] = [flash_def!("flash_bk32", 32), flash_def!("flash_bk16", 16), flash_def!("flash_bk8", 8)];
+
+fn kernel_for(head_dim: usize) -> Option<&'static KernelDef> {
+    let bk = flash::block_k(head_dim) as f64;
+    FLASH_DEFS.iter().find(|def| def.constants[1].1 == bk)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    heads: u32,
+    seq_q: u32,
+    seq_k: u32,
+    head_dim: u32,
+    q: [u32; 3],
+    k: [u32; 3],
+    v: [u32; 3],
+    o: [u32; 3],
+    score: u32,
+    mask: u32,
+    window: u32,
+    temperature: f32,
+    positions: u32,
+}
+
+fn layout(l: &HeadLayout) -> [u32; 3] {
+    [l.offset as u32, l.head_stride as u32, l.row_stride as u32]
+}
+
+impl GpuBackend {
+    /// Fused softmax attention: returns weights · v in `args.out_layout` without materializing
+    /// the weights. Fails with `Error::Invalid` for specs `attention::flash::supports` rejects.
+    pub fn flash_attention(&mut self, args: &AttentionArgs<'_, GpuTensor>) -> Result<GpuTensor> {
+        flash::check_with(args, |t| t.len)?;
+        let d = args.dims;
+        let def = kernel_for(d.head_dim).ok_or_else(|| {
+            crate::invalid!("the fused attention kernel has no tile size for headDim {}", d.head_dim)
+        })?;
+        let out = self.alloc(d.heads * d.seq_q * d.head_dim)?;
+        let (mask, window) = match args.spec.mask {
+            Mask::None | Mask::TopK(_) => (0, 0),
+            Mask::Causal => (1, 0),
+            // Clamped so the shader's i + window cannot overflow; any window this wide allows all.
+            Mask::Window(w) => (2, w.min(d.seq_q + d.seq_k) as u32),
+        };
+        let score = match args.spec.score {
+            Score::Dot => 0,
+            Score::ScaledDot => 1,
+            Score::Cosine => 2,
+            Score::NegSqDist => 3,
+            Score::Additive(_) => unreachable!("rejected by flash::check_with"),
+        };
+        // Unused position inputs are bound to a one-value placeholder.
+        let (positions, rope, bias) = match &args.spec.positions {
+            Positions::None => (0, None, None),
+            Positions::Rope => (1, Some(rope_table(d.seq_q.max(d.seq_k), d.head_dim)), None),
+            Positions::Alibi => (2, None, Some(alibi_slopes(d.heads))),
+            Positions::RelativeBias(b) => (3, None, Some(b.clone())),
+        };
+        let rope = self.upload(rope.as_deref().unwrap_or(&[0.0]))?;
+        let bias = self.upload(bias.as_deref().unwrap_or(&[0.0]))?;
+        let params = Params {
+            heads: d.heads as u32,
+            seq_q: d.seq_q as u32,
+            seq_k: d.seq_k as u32,
+            head_dim: d.head_dim as u32,
+            q: layout(&args.q_layout),
+            k: layout(&args.k_layout),
+            v: layout(&args.v_layout),
+            o: layout(&args.out_layout),
+            score,
+            mask,
+            window,
+            temperature: args.spec.temperature,
+            positions,
+        };
+        let groups = [d.seq_q.div_ceil(BLOCK_Q) as u32, d.heads as u32, 1];
+        self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias], &[&out], groups)?;
+        Ok(out)
+    }
+}
