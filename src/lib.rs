@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod error;
 pub mod gpu;
 pub mod models;
+pub mod playground;
 pub mod text;
 pub mod vision;
 pub mod weights;

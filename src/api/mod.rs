@@ -1,1 +1,167 @@
 //! The public JS API (wasm-bindgen): `Playground` and its option objects.
+//!
+//! The boundary holds no logic: it parses options into Rust types, runs `crate::playground`, and
+//! returns typed arrays. Every `Error` becomes a `JsError` carrying its message.
+//!
+//! Other views extend `Playground` from sibling files (`text.rs`, `vision.rs`) with their own
+//! `#[wasm_bindgen] impl Playground { ... }` blocks, using `Playground::spawn` and `Shared::run`.
+
+mod attention;
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+
+use futures_util::lock::Mutex;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use crate::backend::BackendKind;
+use crate::error::{Error, Result};
+use crate::playground::{Engine, Session};
+
+pub(crate) use attention::js_field;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_CREATE: &str = r#"
+export interface CreateOptions {
+  /** 'auto' (default): WebGPU when an adapter and device can be had, else the CPU. */
+  backend?: 'auto' | 'webgpu' | 'cpu';
+}
+export interface BackendChange {
+  backend: 'webgpu' | 'cpu';
+  reason: string;
+}
+"#;
+
+/// State shared by a `Playground` and the computations it has in flight.
+pub(crate) struct Shared {
+    /// One computation at a time: a call waits for the one before it.
+    pub(crate) session: Mutex<Session>,
+    /// The backend in use, readable without waiting for the lock.
+    kind: Cell<BackendKind>,
+    fallback_reason: RefCell<Option<String>>,
+    on_backend_change: RefCell<Option<js_sys::Function>>,
+}
+
+impl Shared {
+    /// Runs `job` on the session's engine (moving to the CPU and rerunning if the GPU device is
+    /// lost), then publishes any backend change to JS.
+    pub(crate) async fn run<R>(&self, job: impl AsyncFnMut(&mut Engine) -> Result<R>) -> Result<R> {
+        let mut session = self.session.lock().await;
+        let before = session.kind();
+        let result = session.run(job).await;
+        self.publish(&session, before);
+        result
+    }
+
+    fn publish(&self, session: &Session, before: BackendKind) {
+        self.kind.set(session.kind());
+        *self.fallback_reason.borrow_mut() = session.fallback_reason.clone();
+        if before != session.kind() {
+            let callback = self.on_backend_change.borrow().clone();
+            if let Some(f) = callback {
+                let event = js_sys::Object::new();
+                js_field(&event, "backend", &session.kind().js_name().into());
+                js_field(&event, "reason", &session.fallback_reason.clone().unwrap_or_default().into());
+                // A throwing listener must not fail the computation that triggered it.
+                if let Err(e) = f.call1(&JsValue::NULL, &event) {
+                    web_sys::console::error_2(&"backendchange listener threw".into(), &e);
+                }
+            }
+        }
+    }
+}
+
+/// An attention playground bound to one backend (WebGPU or the CPU).
+#[wasm_bindgen]
+pub struct Playground {
+    pub(crate) shared: Rc<Shared>,
+}
+
+pub(crate) fn js_error(e: Error) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// `await Playground.create({ backend: 'auto' | 'webgpu' | 'cpu' })`. `'webgpu'` rejects with a
+    /// clear error when no adapter or device can be had; `'auto'` then uses the CPU.
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "CreateOptions | undefined")] opts: JsValue,
+    ) -> std::result::Result<Playground, JsValue> {
+        let choice = attention::parse_create(&opts).map_err(js_error)?;
+        let session = Session::create(choice).await.map_err(js_error)?;
+        Ok(Playground {
+            shared: Rc::new(Shared {
+                kind: Cell::new(session.kind()),
+                fallback_reason: RefCell::new(session.fallback_reason.clone()),
+                session: Mutex::new(session),
+                on_backend_change: RefCell::new(None),
+            }),
+        })
+    }
+
+    /// The backend really in use: `'webgpu'` or `'cpu'`.
+    #[wasm_bindgen(getter, unchecked_return_type = "'webgpu' | 'cpu'")]
+    pub fn backend(&self) -> String {
+        self.shared.kind.get().js_name().into()
+    }
+
+    /// Why this instance computes on the CPU although WebGPU was acceptable (no adapter with
+    /// `'auto'`, or the device was lost); `undefined` while it uses what was asked for.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.shared.fallback_reason.borrow().clone()
+    }
+
+    /// Called with `{ backend, reason }` when the instance moves to another backend (the GPU
+    /// device was lost and it continues on the CPU). Set to `null` to remove.
+    #[wasm_bindgen(setter, js_name = onbackendchange)]
+    pub fn set_onbackendchange(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((e: BackendChange) => void) | null")] f: Option<js_sys::Function>,
+    ) {
+        *self.shared.on_backend_change.borrow_mut() = f;
+    }
+
+    /// FOR TESTS: destroys the GPU device as a driver reset would; the next computation finds it
+    /// lost, moves the instance to the CPU and reruns there. Does nothing on the CPU.
+    #[wasm_bindgen(js_name = simulateDeviceLoss, unchecked_return_type = "Promise<void>")]
+    pub fn simulate_device_loss(&self) -> Promise {
+        let shared = self.shared.clone();
+        Self::spawn(async move {
+            let session = shared.session.lock().await;
+            if let Engine::Gpu(gpu) = &session.engine {
+                gpu.simulate_device_loss();
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `await pg.attention({ q, k, v, heads, seqQ, seqK, headDim, score, temperature,
+    /// normalizer, mask, positions, additive, dropout, stats, returnWeights })`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AttentionResult>")]
+    pub fn attention(&self, #[wasm_bindgen(unchecked_param_type = "AttentionOptions")] opts: JsValue) -> Promise {
+        let shared = self.shared.clone();
+        Self::spawn(async move {
+            let req = attention::parse_request(&opts)?;
+            let result = shared
+                .run(async |engine| crate::on_backend!(engine, b => crate::playground::run_attention(b, &req).await))
+                .await?;
+            Ok(attention::result_to_js(result, shared.kind.get()))
+        })
+    }
+}
+
+impl Playground {
+    /// Runs an async computation as a JS Promise that rejects with a `JsError` on failure.
+    pub(crate) fn spawn(f: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+        wasm_bindgen_futures::future_to_promise(async move { f.await.map_err(js_error) })
+    }
+}

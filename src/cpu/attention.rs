@@ -1,1 +1,293 @@
-//! Attention on the CPU: scores, masks, normalizers, positions, dropout and stats.
+//! Attention on the CPU: scores, positions, masks, normalizers, dropout and stats.
+//!
+//! Per head, q, k and v are first gathered into contiguous rows (applying RoPE), so any
+//! `HeadLayout` costs one copy. Query rows are then processed in blocks of `ROW_BLOCK`: each key
+//! (and later each value) row is loaded once per block and used for all its queries, which keeps
+//! the working set in cache at long sequence lengths. The order of operations is the one
+//! documented in `attention::positions` and followed by `attention::reference`.
+
+use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
+use crate::attention::{dropout, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
+use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout};
+
+/// Query rows sharing one pass over the keys and values.
+const ROW_BLOCK: usize = 8;
+
+/// Computes one attention call. `args` must have passed `attention::check::check_args`.
+pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>> {
+    let AttentionDims { heads, seq_q, seq_k, head_dim: d } = args.dims;
+    let spec = args.spec;
+    let rope = (spec.positions == Positions::Rope).then(|| rope_table(seq_q.max(seq_k), d));
+    let slopes = alibi_slopes(heads);
+    let mut output = vec![0.0f32; heads * seq_q * d];
+    let mut weights = spec.return_weights.then(|| vec![0.0f32; heads * seq_q * seq_k]);
+    let mut entropy = spec.stats.then(|| vec![0.0f32; heads * seq_q]);
+    let mut coverage = spec.stats.then(|| vec![0.0f32; heads * seq_k]);
+
+    let mut block = vec![0.0f32; ROW_BLOCK * seq_k]; // [ROW_BLOCK, seq_k] scores, then weights
+    let mut acc = vec![0.0f32; ROW_BLOCK * d]; // [ROW_BLOCK, d] outputs of the block
+    let mut scratch = Scratch::default();
+    for h in 0..heads {
+        let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref());
+        let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref());
+        let vh = gather(args.v, &args.v_layout, h, seq_k, d, None);
+        let scorer = Scorer::new(spec, &qh, &kh, d);
+        let bias = |i: usize, j: usize| match &spec.positions {
+            Positions::Alibi => alibi_bias(slopes[h], i, j),
+            Positions::RelativeBias(b) => b[relative_index(i, j, seq_k)],
+            Positions::None | Positions::Rope => 0.0,
+        };
+        for i0 in (0..seq_q).step_by(ROW_BLOCK) {
+            let rows = ROW_BLOCK.min(seq_q - i0);
+            scorer.block(i0, rows, &mut block);
+            for r in 0..rows {
+                let i = i0 + r;
+                let row = &mut block[r * seq_k..(r + 1) * seq_k];
+                for (j, s) in row.iter_mut().enumerate() {
+                    *s = (*s + bias(i, j)) / spec.temperature;
+                }
+                normalize_row(spec.normalizer, spec.mask, i, row, &mut scratch);
+                if let (Some(e), Some(c)) = (entropy.as_mut(), coverage.as_mut()) {
+                    e[h * seq_q + i] = row_entropy(row);
+                    for (cj, &w) in c[h * seq_k..(h + 1) * seq_k].iter_mut().zip(row.iter()) {
+                        *cj += w;
+                    }
+                }
+                if let Some(dr) = spec.dropout {
+                    let scale = dropout::rescale(dr.p);
+                    for (j, w) in row.iter_mut().enumerate() {
+                        let kept = dropout::keep(dr.seed, h as u32, i as u32, j as u32, dr.p);
+                        *w = if kept { *w * scale } else { 0.0 };
+                    }
+                }
+                if let Some(w) = weights.as_mut() {
+                    w[(h * seq_q + i) * seq_k..][..seq_k].copy_from_slice(row);
+                }
+            }
+            // [rows, d] = [rows, seq_k] · [seq_k, d], skipping the zeros sparse normalizers leave.
+            acc.fill(0.0);
+            for (j, vj) in vh.chunks_exact(d).enumerate() {
+                for r in 0..rows {
+                    let w = block[r * seq_k + j];
+                    if w != 0.0 {
+                        for (a, &x) in acc[r * d..(r + 1) * d].iter_mut().zip(vj) {
+                            *a += w * x;
+                        }
+                    }
+                }
+            }
+            let o = &args.out_layout;
+            for r in 0..rows {
+                let start = o.offset + h * o.head_stride + (i0 + r) * o.row_stride;
+                output[start..start + d].copy_from_slice(&acc[r * d..(r + 1) * d]);
+            }
+        }
+    }
+    AttentionOutput { output, weights, entropy, coverage }
+}
+
+/// Head `h` of an operand as contiguous [seq, d] rows, rotated by RoPE when a table is given.
+fn gather(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, rope: Option<&[f32]>) -> Vec<f32> {
+    let mut out = Vec::with_capacity(seq * d);
+    for i in 0..seq {
+        let start = layout.offset + h * layout.head_stride + i * layout.row_stride;
+        out.extend_from_slice(&x[start..start + d]);
+        if let Some(table) = rope {
+            rope_rotate(&mut out[i * d..], i, table);
+        }
+    }
+    out
+}
+
+/// Dot product with eight partial sums, which the compiler turns into SIMD lanes.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x - y) * (x - y)).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += (x[l] - y[l]) * (x[l] - y[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Raw scores of one head, with whatever per-row data the score function needs precomputed.
+struct Scorer<'a> {
+    kind: &'a Score,
+    /// [seq_q, width] and [seq_k, width]: the (rotated) q and k rows, or for the additive score
+    /// their projections W_q q and W_k k (width = hidden).
+    q: Vec<f32>,
+    k: Vec<f32>,
+    width: usize,
+    /// √‖row‖² of each q and k row (cosine only).
+    q_norm: Vec<f32>,
+    k_norm: Vec<f32>,
+    scale: f32,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(spec: &'a AttentionSpec, q: &[f32], k: &[f32], d: usize) -> Self {
+        let norms = |x: &[f32]| x.chunks_exact(d).map(|r| dot(r, r).sqrt()).collect::<Vec<f32>>();
+        let (q_norm, k_norm) = match spec.score {
+            Score::Cosine => (norms(q), norms(k)),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let (q, k, width) = match &spec.score {
+            Score::Additive(a) => {
+                let project = |x: &[f32], w: &[f32]| -> Vec<f32> {
+                    x.chunks_exact(d).flat_map(|row| w.chunks_exact(d).map(move |wu| dot(wu, row))).collect()
+                };
+                (project(q, &a.wq), project(k, &a.wk), a.hidden)
+            }
+            _ => (q.to_vec(), k.to_vec(), d),
+        };
+        Scorer { kind: &spec.score, q, k, width, q_norm, k_norm, scale: 1.0 / (d as f32).sqrt() }
+    }
+
+    /// Raw scores of query rows i0 .. i0+rows against every key, into out[r * seq_k + j].
+    fn block(&self, i0: usize, rows: usize, out: &mut [f32]) {
+        let w = self.width;
+        let seq_k = self.k.len() / w;
+        for (j, kj) in self.k.chunks_exact(w).enumerate() {
+            for r in 0..rows {
+                let i = i0 + r;
+                let qi = &self.q[i * w..(i + 1) * w];
+                out[r * seq_k + j] = match self.kind {
+                    Score::Dot => dot(qi, kj),
+                    Score::ScaledDot => dot(qi, kj) * self.scale,
+                    Score::Cosine => {
+                        let n = self.q_norm[i] * self.k_norm[j];
+                        if n == 0.0 {
+                            0.0
+                        } else {
+                            dot(qi, kj) / n
+                        }
+                    }
+                    Score::NegSqDist => -sq_dist(qi, kj),
+                    Score::Additive(a) => qi.iter().zip(kj).zip(&a.v).map(|((x, y), vu)| vu * (x + y).tanh()).sum(),
+                };
+            }
+        }
+    }
+}
+
+/// Per-row buffers, reused across rows.
+#[derive(Default)]
+struct Scratch {
+    keep: Vec<bool>,
+    order: Vec<usize>,
+    values: Vec<f64>,
+}
+
+/// Masks and normalizes one row of scores in place; masked entries become exactly 0 and a row
+/// with nothing left becomes all zeros.
+fn normalize_row(normalizer: Normalizer, mask: Mask, i: usize, row: &mut [f32], ws: &mut Scratch) {
+    mask_row(mask, i, row, ws);
+    let keep = &ws.keep;
+    ws.values.clear();
+    ws.values.extend(row.iter().zip(keep).filter(|(_, &k)| k).map(|(&s, _)| s as f64));
+    if ws.values.is_empty() {
+        row.fill(0.0);
+        return;
+    }
+    match normalizer {
+        Normalizer::Softmax => {
+            let m = ws.values.iter().cloned().fold(f64::NEG_INFINITY, f64::max) as f32;
+            // The sum in f64: a sequential f32 sum over thousands of keys drifts by ~1e-6, which
+            // shows in every weight (and ×ln seqK in the entropy).
+            let mut sum = 0.0f64;
+            for (s, &k) in row.iter_mut().zip(keep) {
+                *s = if k { (*s - m).exp() } else { 0.0 };
+                sum += *s as f64;
+            }
+            let inv = (1.0 / sum) as f32;
+            for s in row.iter_mut() {
+                *s *= inv;
+            }
+        }
+        Normalizer::Sparsemax => {
+            let tau = sparsemax_threshold(&mut ws.values);
+            for (s, &k) in row.iter_mut().zip(keep) {
+                *s = if k { (*s as f64 - tau).max(0.0) as f32 } else { 0.0 };
+            }
+        }
+        Normalizer::Entmax15 => {
+            let tau = entmax15_threshold(&mut ws.values);
+            for (s, &k) in row.iter_mut().zip(keep) {
+                *s = if k { (*s as f64 / 2.0 - tau).max(0.0).powi(2) as f32 } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Which keys of query row i survive the mask, into `ws.keep`. For top-k: the k-th largest
+/// (score, index) in the order "score descending (IEEE total order), then index ascending" is
+/// found by selection, and an entry survives when it does not come after it.
+fn mask_row(mask: Mask, i: usize, row: &[f32], ws: &mut Scratch) {
+    let n = row.len();
+    ws.keep.clear();
+    match mask {
+        Mask::None => ws.keep.resize(n, true),
+        Mask::Causal => ws.keep.extend((0..n).map(|j| j <= i)),
+        Mask::Window(w) => ws.keep.extend((0..n).map(|j| i.abs_diff(j) <= w)),
+        Mask::TopK(k) if k >= n => ws.keep.resize(n, true),
+        Mask::TopK(k) => {
+            let order = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));
+            ws.order.clear();
+            ws.order.extend(0..n);
+            let (_, &mut kth, _) = ws.order.select_nth_unstable_by(k - 1, order);
+            ws.keep.extend((0..n).map(|j| order(&j, &kth) != std::cmp::Ordering::Greater));
+        }
+    }
+}
+
+/// τ of sparsemax by sorting (sorts `z` in place, descending).
+fn sparsemax_threshold(z: &mut [f64]) -> f64 {
+    z.sort_unstable_by(|a, b| b.total_cmp(a));
+    let (mut cum, mut support_sum, mut support) = (0.0, z[0], 1usize);
+    for (r, &x) in z.iter().enumerate() {
+        cum += x;
+        if 1.0 + (r + 1) as f64 * x > cum {
+            support = r + 1;
+            support_sum = cum;
+        }
+    }
+    (support_sum - 1.0) / support as f64
+}
+
+/// τ of 1.5-entmax on x = z/2 by sorting (sorts `z` in place, descending); prefix mean and
+/// squared deviations are updated with Welford's recurrence to avoid cancellation.
+fn entmax15_threshold(z: &mut [f64]) -> f64 {
+    z.sort_unstable_by(|a, b| b.total_cmp(a));
+    let (mut mean, mut m2, mut tau_star) = (0.0f64, 0.0f64, z[0] / 2.0 - 1.0);
+    for (r, &zr) in z.iter().enumerate() {
+        let x = zr / 2.0;
+        let rho = (r + 1) as f64;
+        let delta = x - mean;
+        mean += delta / rho;
+        m2 += delta * (x - mean);
+        let tau = mean - ((1.0 - m2) / rho).max(0.0).sqrt();
+        if tau <= x {
+            tau_star = tau;
+        }
+    }
+    tau_star
+}
+
+/// −Σ w ln w over the positive weights (nats).
+fn row_entropy(row: &[f32]) -> f32 {
+    row.iter().filter(|&&w| w > 0.0).map(|&w| -(w as f64) * (w as f64).ln()).sum::<f64>() as f32
+}

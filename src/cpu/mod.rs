@@ -3,9 +3,8 @@
 mod attention;
 pub mod dense;
 
-use crate::attention::AttentionDims;
+use crate::attention::check::check_args;
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
-use crate::ensure;
 use crate::error::Result;
 
 #[derive(Default)]
@@ -43,10 +42,10 @@ impl Backend for CpuBackend {
     }
 
     fn attention(&mut self, args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<Vec<f32>>> {
-        let AttentionDims { .. } = args.dims;
-        args.spec.validate(&args.dims)?;
-        ensure!(false, "CPU attention is not implemented yet");
-        unreachable!()
+        check_args(args, |t| t.len())?;
+        // Flash hook: when `!args.spec.return_weights && flash::supports(args.spec)`, the fused
+        // kernel of `attention::flash` takes over here (it never materializes the weights).
+        Ok(attention::attention(args))
     }
 
     async fn read(&mut self, tensors: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>> {

@@ -3,6 +3,7 @@
 //!     convert text   <model folder> <out.safetensors> [--manifest www/models/manifest.json]
 //!     convert vision <model.onnx>   <out.safetensors> [--manifest www/models/manifest.json]
 
+mod manifest;
 mod text;
 mod vision;
 

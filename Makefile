@@ -1,0 +1,51 @@
+# attention-playground — the commands (see README.md):
+#   make serve   build, then serve www/ on http://127.0.0.1:8080 (PORT=... to change)
+#   make test    install what is missing, build, run native tests and browser tests
+#   make bench   native and browser benchmarks (print figures; never fail on speed)
+# Other parts hook in by appending to BENCH_NATIVE / BENCH_BROWSER and adding their targets.
+
+PORT ?= 8080
+NODE ?= node
+CARGO ?= cargo
+
+.PHONY: all setup build wasm models serve test test-native test-browser bench bench-native bench-browser clean
+all: build
+
+setup:
+	./scripts/setup.sh
+
+wasm: setup
+	./scripts/build-wasm.sh
+
+models: setup
+	./scripts/models.sh
+
+build: wasm models
+
+serve: build
+	PORT=$(PORT) $(NODE) scripts/serve.mjs
+
+test-native: setup
+	$(CARGO) test --release
+
+test-browser: build
+	$(NODE) tests/browser/run.mjs
+
+test: build test-native test-browser
+
+# Benchmarks: each entry is a make target, run in order. Append yours anywhere in this file,
+# e.g. `BENCH_NATIVE += bench-kernels` (expanded when the recipe runs, so order does not matter).
+BENCH_NATIVE :=
+BENCH_BROWSER := bench-attention-browser
+bench-native:
+	@for t in $(BENCH_NATIVE); do $(MAKE) --no-print-directory $$t || exit 1; done
+bench-browser: build
+	@for t in $(BENCH_BROWSER); do $(MAKE) --no-print-directory $$t || exit 1; done
+bench: bench-native bench-browser
+
+bench-attention-browser:
+	$(NODE) scripts/bench-browser.mjs tests/browser/bench/attention.bench.mjs
+
+clean:
+	rm -rf pkg www/pkg bench-out
+	$(CARGO) clean
