@@ -6,6 +6,7 @@
 //!
 //! GPU figures time `reps` linears recorded into one submission plus one small readback, so they
 //! include dispatch overhead but not per-op synchronisation. On Mesa llvmpipe they are CPU figures.
+//! CPU figures are thread CPU time (Linux), so a busy shared machine distorts them less.
 
 use std::time::Instant;
 
@@ -26,18 +27,49 @@ const SHAPES: [(&str, usize, usize, usize, bool); 8] = [
     ("ViT-S n=197 FFN down", 197, 1536, 384, false),
 ];
 
-/// Median seconds of `f` over enough runs to fill ~`budget` seconds (at least 3).
-fn median_secs(budget: f64, mut f: impl FnMut()) -> f64 {
+/// Seconds this thread has run on a CPU, so that other processes sharing the machine do not
+/// inflate the figures (Linux, 64-bit; wall-clock time elsewhere).
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn thread_time() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec (two longs on 64-bit Linux) to a valid pointer.
+    let ok = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
+    assert!(ok, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.sec as f64 + ts.nsec as f64 * 1e-9
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn thread_time() -> f64 {
+    START_WALL.with(|s| s.elapsed().as_secs_f64())
+}
+
+/// Median seconds of `f` over enough runs to fill ~`budget` seconds (at least 3). GPU timings
+/// pass `wall = true`: the GPU (or llvmpipe's worker threads) works outside this thread.
+fn median_secs(budget: f64, wall: bool, mut f: impl FnMut()) -> f64 {
+    let now = || if wall { START_WALL.with(|s| s.elapsed().as_secs_f64()) } else { thread_time() };
     f();
     let mut times = Vec::new();
     let start = Instant::now();
     while times.len() < 3 || (start.elapsed().as_secs_f64() < budget && times.len() < 200) {
-        let t = Instant::now();
+        let t = now();
         f();
-        times.push(t.elapsed().as_secs_f64());
+        times.push(now() - t);
     }
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
+}
+
+thread_local! {
+    static START_WALL: Instant = Instant::now();
 }
 
 fn main() {
@@ -71,16 +103,16 @@ fn main() {
             op.activation = Activation::Gelu;
         }
         let flop = 2.0 * (rows * k * n) as f64;
-        let cpu = median_secs(1.0, || {
+        let cpu = median_secs(1.0, false, || {
             std::hint::black_box(dense::linear(&op));
         });
-        let naive = median_secs(0.5, || {
+        let naive = median_secs(0.5, false, || {
             std::hint::black_box(dense::reference::linear(&op));
         });
         let gpu_s = gpu.as_mut().map(|g| {
             let [xt, wt, bt] = [&x, &w, &b].map(|v| g.upload(v).unwrap());
             let probe = g.upload(&[0.0]).unwrap();
-            median_secs(1.0, || {
+            median_secs(1.0, true, || {
                 for _ in 0..reps {
                     let mut gop = Linear::new(&xt, rows, &wt, k, n, Some(&bt));
                     if gelu {
@@ -112,7 +144,7 @@ fn main() {
         let x = seeded_uniform(rows * dim, 4, 2.0);
         let g = seeded_uniform(dim, 5, 1.0);
         let op = LayerNorm { x: &x, rows, dim, gamma: &g, beta: &g, eps: 1e-12 };
-        let s = median_secs(0.5, || {
+        let s = median_secs(0.5, false, || {
             std::hint::black_box(dense::layer_norm(&op));
         });
         println!("  rows {rows:>4}: cpu {:.1} µs", s * 1e6);
@@ -122,7 +154,7 @@ fn main() {
     // exactly like this.
     let n = 22_000_000; // ≈ all-MiniLM-L6-v2's parameter count
     let raw: Vec<u8> = seeded_uniform(n, 6, 1.0).iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect();
-    let s = median_secs(1.0, || {
+    let s = median_secs(1.0, false, || {
         let out: Vec<f32> = raw.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
         std::hint::black_box(out);
     });

@@ -1,10 +1,12 @@
 //! Dense ops on the CPU: linear (matmul + fused epilogue) and LayerNorm.
 //!
-//! `linear` is the fast path: weights are packed into column panels `NR` wide that stay in L1
-//! while every row of `x` streams past them, and an `MR × NR` register-blocked micro-kernel
-//! accumulates each output in registers (explicit SIMD128 on wasm, auto-vectorized natively).
-//! Every output is the same sequence of f32 operations as in [`reference::linear`]
-//! (bias first, then `+ x·w` for k = 0, 1, …, no fused multiply-add), so the two agree exactly.
+//! `linear` is the fast path: weights are packed into column panels `NR` wide and `KC` deep
+//! that stay in L1 while the rows of a block of `x` stream past them, and an `MR × NR`
+//! register-blocked micro-kernel accumulates in registers (explicit SIMD128 on wasm,
+//! auto-vectorized natively).
+//! Every dot product is the same sequence of f32 operations as in [`reference::linear`]
+//! (bias first, then `+ x·w` for k = 0, 1, …, no fused multiply-add), so without GELU the two
+//! agree exactly; GELU uses a vectorizable erf ([`gelu_fast`]) instead of libm's.
 
 use crate::backend::{Activation, LayerNorm, Linear};
 use crate::ensure;
@@ -41,15 +43,46 @@ pub fn check_layer_norm<T>(op: &LayerNorm<'_, T>, len: impl Fn(&T) -> usize) -> 
     Ok(())
 }
 
-/// erf-based GELU, as `torch.nn.functional.gelu` (approximate='none').
+/// erf-based GELU, as `torch.nn.functional.gelu` (approximate='none'); the reference.
 pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
-/// The epilogue of one output row: activation, then the (scaled) residual add.
-fn epilogue(op: &Linear<'_, Vec<f32>>, row: usize, cols: std::ops::Range<usize>, y: &mut [f32]) {
+/// The same GELU with erf from a branch-free rational approximation (the one Eigen and XLA use;
+/// |error| ≤ 7e-8 in erf before f32 rounding), so a row of it vectorizes; libm's `erff` is a
+/// scalar call with branches and costs more than the matmul it follows. Differs from [`gelu`]
+/// by ≤ 2e-6·(1 + |gelu(x)|).
+#[inline(always)]
+pub fn gelu_fast(x: f32) -> f32 {
+    // Past |z| = 4, erf(z) is ±1 in f32; return exactly that (selects, not branches) so the
+    // far negative tail gives 0 as libm does, not 0.5·x·(rounding error).
+    let u = x * std::f32::consts::FRAC_1_SQRT_2;
+    let z = u.clamp(-4.0, 4.0);
+    let z2 = z * z;
+    let mut p = -2.726_142_3e-10f32;
+    for a in [2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2] {
+        p = p * z2 + a;
+    }
+    let mut q = -1.456_607_2e-5f32;
+    for b in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+        q = q * z2 + b;
+    }
+    let erf = if u >= 4.0 {
+        1.0
+    } else if u <= -4.0 {
+        -1.0
+    } else {
+        z * p / q
+    };
+    0.5 * x * (1.0 + erf)
+}
+
+/// The epilogue of one output row: activation, then the (scaled) residual add. The reference
+/// uses libm's erf, the fast path [`gelu_fast`].
+fn epilogue(op: &Linear<'_, Vec<f32>>, row: usize, cols: std::ops::Range<usize>, y: &mut [f32], fast: bool) {
     if op.activation == Activation::Gelu {
-        y.iter_mut().for_each(|v| *v = gelu(*v));
+        let f = if fast { gelu_fast } else { gelu };
+        y.iter_mut().for_each(|v| *v = f(*v));
     }
     if let Some(res) = op.residual {
         let n = op.out_dim;
@@ -91,7 +124,7 @@ pub mod reference {
                 }
                 *out = acc;
             }
-            epilogue(op, r, 0..n, yr);
+            epilogue(op, r, 0..n, yr, false);
         }
         y
     }
@@ -115,59 +148,117 @@ pub mod reference {
 const MR: usize = 4;
 /// Columns per packed weight panel (two f32x4 vectors).
 const NR: usize = 8;
+/// Depth of one k block: a packed [KC, NR] panel is 8 KiB and stays in L1 while the rows of
+/// the [rows, KC] block of x (in L2) stream past it.
+const KC: usize = 256;
 
 /// `y = epilogue(x · w + bias)`, cache-blocked and register-blocked. Shapes must already have
 /// been checked with [`check_linear`].
+///
+/// Loop nest: k blocks (outer, so one block of x is reused by every panel) → column panels of
+/// w, packed → blocks of `MR` rows → the micro-kernel over the k block. Partial sums wait in `y`
+/// between k blocks; reloading them keeps the summation order of the reference.
 pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
     let (rows, k, n) = (op.rows, op.in_dim, op.out_dim);
     let mut y = vec![0.0f32; rows * n];
-    let mut panel = vec![0.0f32; k * NR];
-    let mut bias = [0.0f32; NR];
-    for n0 in (0..n).step_by(NR) {
-        let nr = NR.min(n - n0);
-        // Pack w[:, n0..n0+nr] as [k][NR], zero-padded, so the kernel reads it contiguously.
-        for (c, dst) in panel.chunks_exact_mut(NR).enumerate() {
-            dst[..nr].copy_from_slice(&op.w[c * n + n0..c * n + n0 + nr]);
-            dst[nr..].fill(0.0);
-        }
-        bias.fill(0.0);
-        if let Some(b) = op.bias {
-            bias[..nr].copy_from_slice(&b[n0..n0 + nr]);
-        }
-        let mut r0 = 0;
-        while r0 + MR <= rows {
-            let acc = micro::<MR>(&op.x[r0 * k..(r0 + MR) * k], k, &panel, &bias);
-            store(op, &mut y, r0, n0, nr, &acc);
-            r0 += MR;
-        }
-        for r in r0..rows {
-            let acc = micro::<1>(&op.x[r * k..(r + 1) * k], k, &panel, &bias);
-            store(op, &mut y, r, n0, nr, &acc);
+    if let Some(b) = op.bias {
+        y.chunks_exact_mut(n).for_each(|yr| yr.copy_from_slice(b));
+    }
+    let mut panel = vec![0.0f32; KC.min(k) * NR];
+    for k0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - k0);
+        let last = k0 + kc == k;
+        for n0 in (0..n).step_by(NR) {
+            let nr = NR.min(n - n0);
+            pack(&op.w[k0 * n..], n, kc, n0, nr, &mut panel[..kc * NR]);
+            let mut r0 = 0;
+            while r0 < rows {
+                let m = MR.min(rows - r0);
+                let x = &op.x[r0 * k + k0..];
+                let tile = Tile { y: &mut y, row0: r0, col0: n0, cols: nr, n };
+                match m {
+                    MR => block::<MR>(x, k, kc, &panel, tile),
+                    3 => block::<3>(x, k, kc, &panel, tile),
+                    2 => block::<2>(x, k, kc, &panel, tile),
+                    _ => block::<1>(x, k, kc, &panel, tile),
+                }
+                if last {
+                    for row in r0..r0 + m {
+                        epilogue(op, row, n0..n0 + nr, &mut y[row * n + n0..row * n + n0 + nr], true);
+                    }
+                }
+                r0 += m;
+            }
         }
     }
     y
 }
 
-/// Writes the first `nr` columns of an `M × NR` block at (r0, n0) and applies the epilogue.
-fn store<const M: usize>(op: &Linear<'_, Vec<f32>>, y: &mut [f32], r0: usize, n0: usize, nr: usize, acc: &[[f32; NR]; M]) {
-    let n = op.out_dim;
-    for (i, a) in acc.iter().enumerate() {
-        let row = r0 + i;
-        let dst = &mut y[row * n + n0..row * n + n0 + nr];
-        dst.copy_from_slice(&a[..nr]);
-        epilogue(op, row, n0..n0 + nr, dst);
+/// Copies w[0..kc, n0..n0+nr] (row stride n) into `panel` as [kc][NR], zero-padding the columns
+/// past nr. Full panels copy fixed-size arrays so no call to memcpy is emitted per row.
+fn pack(w: &[f32], n: usize, kc: usize, n0: usize, nr: usize, panel: &mut [f32]) {
+    for (c, dst) in panel.chunks_exact_mut(NR).take(kc).enumerate() {
+        let src = &w[c * n + n0..c * n + n0 + nr];
+        let dst: &mut [f32; NR] = dst.try_into().unwrap();
+        if let Ok(full) = <&[f32; NR]>::try_from(src) {
+            *dst = *full;
+        } else {
+            for (j, d) in dst.iter_mut().enumerate() {
+                *d = src.get(j).copied().unwrap_or(0.0);
+            }
+        }
     }
 }
 
-/// `acc[i][j] = bias[j] + Σ_c x[i][c] · panel[c][j]` for `M` rows of `x` ([M, k]) against one
-/// packed panel ([k, NR]), summed in increasing c.
+/// Where an `M × NR` accumulator block lives in y: rows row0.., columns col0..col0+cols.
+struct Tile<'a> {
+    y: &'a mut [f32],
+    row0: usize,
+    col0: usize,
+    cols: usize,
+    n: usize,
+}
+
+impl Tile<'_> {
+    fn load<const M: usize>(&self) -> [[f32; NR]; M] {
+        let mut acc = [[0.0f32; NR]; M];
+        for (i, a) in acc.iter_mut().enumerate() {
+            let at = (self.row0 + i) * self.n + self.col0;
+            match <&[f32; NR]>::try_from(&self.y[at..at + self.cols]) {
+                Ok(full) => *a = *full,
+                Err(_) => a[..self.cols].copy_from_slice(&self.y[at..at + self.cols]),
+            }
+        }
+        acc
+    }
+
+    fn store<const M: usize>(&mut self, acc: &[[f32; NR]; M]) {
+        for (i, a) in acc.iter().enumerate() {
+            let at = (self.row0 + i) * self.n + self.col0;
+            match <&mut [f32; NR]>::try_from(&mut self.y[at..at + self.cols]) {
+                Ok(full) => *full = *a,
+                Err(_) => self.y[at..at + self.cols].copy_from_slice(&a[..self.cols]),
+            }
+        }
+    }
+}
+
+/// y[tile] += x[0..M, 0..kc] · panel for `M` rows of x (row stride k).
+#[inline(always)]
+fn block<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], mut tile: Tile<'_>) {
+    assert!(x.len() >= (M - 1) * k + kc && panel.len() >= kc * NR);
+    let mut acc = tile.load::<M>();
+    micro::<M>(x, k, kc, panel, &mut acc);
+    tile.store(&acc);
+}
+
+/// `acc[i][j] += Σ_c x[i·k + c] · panel[c][j]` for c = 0, 1, …, kc − 1 in order. The caller has
+/// checked `x.len() ≥ (M−1)·k + kc` and `panel.len() ≥ kc·NR`.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
-fn micro<const M: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; NR]) -> [[f32; NR]; M] {
-    assert!(x.len() >= M * k && panel.len() >= k * NR);
-    let mut acc = [*bias; M];
-    for c in 0..k {
-        // SAFETY: c < k, so c*NR + NR <= k*NR and i*k + c < M*k, both checked above.
+fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
+    for c in 0..kc {
+        // SAFETY: c < kc, so c·NR + NR ≤ kc·NR and i·k + c < (M−1)·k + kc (checked by the caller).
         let w: &[f32; NR] = unsafe { &*(panel.as_ptr().add(c * NR) as *const [f32; NR]) };
         for (i, a) in acc.iter_mut().enumerate() {
             let xv = unsafe { *x.get_unchecked(i * k + c) };
@@ -176,24 +267,24 @@ fn micro<const M: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; NR]) -
             }
         }
     }
-    acc
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn micro<const M: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; NR]) -> [[f32; NR]; M] {
+fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
     use core::arch::wasm32::*;
-    assert!(x.len() >= M * k && panel.len() >= k * NR);
-    // SAFETY: all loads are in bounds: c < k, so x[i*k + c] < M*k and panel[c*NR + 7] < k*NR,
-    // both checked above; v128_load has no alignment requirement.
+    // SAFETY: c < kc, so x[i·k + c] and panel[c·NR + 7] are in bounds (checked by the caller);
+    // v128_load/store have no alignment requirement.
     unsafe {
-        let b0 = v128_load(bias.as_ptr() as *const v128);
-        let b1 = v128_load(bias.as_ptr().add(4) as *const v128);
-        let mut acc0 = [b0; M];
-        let mut acc1 = [b1; M];
+        let mut acc0 = [f32x4_splat(0.0); M];
+        let mut acc1 = [f32x4_splat(0.0); M];
+        for i in 0..M {
+            acc0[i] = v128_load(acc[i].as_ptr() as *const v128);
+            acc1[i] = v128_load(acc[i].as_ptr().add(4) as *const v128);
+        }
         let xp = x.as_ptr();
         let mut wp = panel.as_ptr();
-        for c in 0..k {
+        for c in 0..kc {
             let w0 = v128_load(wp as *const v128);
             let w1 = v128_load(wp.add(4) as *const v128);
             for i in 0..M {
@@ -203,12 +294,10 @@ fn micro<const M: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; NR]) -
             }
             wp = wp.add(NR);
         }
-        let mut out = [[0.0f32; NR]; M];
         for i in 0..M {
-            v128_store(out[i].as_mut_ptr() as *mut v128, acc0[i]);
-            v128_store(out[i].as_mut_ptr().add(4) as *mut v128, acc1[i]);
+            v128_store(acc[i].as_mut_ptr() as *mut v128, acc0[i]);
+            v128_store(acc[i].as_mut_ptr().add(4) as *mut v128, acc1[i]);
         }
-        out
     }
 }
 
