@@ -49,3 +49,11 @@ bench-attention-browser:
 clean:
 	rm -rf pkg www/pkg bench-out
 	$(CARGO) clean
+
+# Vision (DINOv2): browser forward latency beside onnxruntime-web; parity fixtures from onnxruntime.
+BENCH_BROWSER += bench-vision-browser
+bench-vision-browser:
+	$(NODE) scripts/bench-browser.mjs tests/browser/bench/vision.bench.mjs
+vision-fixtures: models
+	python3 scripts/make-vision-fixtures.py
+.PHONY: bench-vision-browser vision-fixtures

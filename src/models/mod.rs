@@ -1,1 +1,2 @@
 //! Real models, generic over the backend seam: one file per model.
+pub mod dinov2;

@@ -4,6 +4,7 @@
 //!     convert vision <model.onnx>   <out.safetensors> [--manifest www/models/manifest.json]
 
 mod manifest;
+mod onnx;
 mod text;
 mod vision;
 
@@ -17,5 +18,14 @@ fn main() {
     if let Err(e) = result {
         eprintln!("convert: {e}");
         std::process::exit(1);
+    }
+}
+
+/// `<source> <out> [--manifest FILE]` → (source, out, manifest).
+fn parse_io_args(what: &str, args: &[String]) -> Result<(String, String, Option<String>), String> {
+    match args {
+        [src, out] => Ok((src.clone(), out.clone(), None)),
+        [src, out, flag, m] if flag == "--manifest" => Ok((src.clone(), out.clone(), Some(m.clone()))),
+        _ => Err(format!("usage: convert {what} <source> <out.safetensors> [--manifest FILE]")),
     }
 }

@@ -1,0 +1,148 @@
+// Image view: DINOv2 ViT-S/14 attention on any photo. Input by file picker, drag-and-drop,
+// paste or the bundled samples; the browser decodes it (huge images are downscaled first), wasm
+// runs the model (pg.runImage), and the panels draw from the returned typed arrays:
+//   image-overlay.js  the image with a class-token / clicked-patch / rollout map over it
+//   image-grid.js     all layers × heads maps for the current query
+// A file that cannot be decoded shows a message and leaves the previous result in place.
+import { overlayPanel } from './image-overlay.js';
+import { gridPanel } from './image-grid.js';
+
+const SAMPLES = [
+  ['astronaut', 'Eileen Collins (NASA)'],
+  ['coffee', 'a cup of coffee'],
+  ['chelsea', 'Chelsea the cat'],
+  ['rocket', 'a rocket launch'],
+];
+const MODEL_SIDE = 224; // the model's input: longer side 224, cropped to whole 14-pixel patches
+const MAX_DECODE = 1024; // larger images are downscaled in the browser before reaching wasm
+
+const el = (tag, props = {}, ...kids) => {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...kids);
+  return e;
+};
+
+export async function mount(root, app) {
+  const { pg } = app;
+  document.head.append(el('link', { rel: 'stylesheet', href: 'css/image.css' }));
+  const status = el('p', { className: 'image-status', role: 'status' });
+  const picker = el('input', { type: 'file', accept: 'image/*' });
+  const samples = el('div', { className: 'image-samples' }, 'samples: ',
+    ...SAMPLES.map(([name, title]) => {
+      const b = el('button', { type: 'button', title }, el('img', { src: `samples/${name}.jpg`, alt: title, width: 48, height: 48 }));
+      b.dataset.sample = name;
+      b.onclick = () => fromUrl(`samples/${name}.jpg`, name);
+      return b;
+    }));
+  const drop = el('div', { className: 'image-drop', tabIndex: 0 }, el('label', {}, 'choose an image ', picker), ' · drop one here · or paste (Ctrl+V)');
+  const overlay = overlayPanel(app, { onQuery: (q) => grid.draw(state, q) });
+  const grid = gridPanel({ onPick: (layer, head) => overlay.select(layer, head) });
+  root.append(el('div', { className: 'image-view' }, el('div', { className: 'image-inputs' }, drop, samples), status, overlay.root, grid.root));
+
+  const state = { result: null, bitmap: null, name: '' };
+  const say = (text, warn = false) => {
+    status.textContent = text;
+    status.classList.toggle('warn', warn);
+  };
+
+  // Model: the manifest names the file; progress while it downloads.
+  say('loading the vision model…');
+  let ready;
+  try {
+    const manifest = await (await fetch('models/manifest.json')).json();
+    if (!manifest.vision) throw new Error('models/manifest.json has no "vision" entry (run make models)');
+    ready = pg.loadVisionModel(`models/${manifest.vision}`, ({ loaded, total }) => {
+      say(total ? `loading the vision model… ${(100 * loaded / total).toFixed(0)}%` : `loading the vision model… ${(loaded / 1e6).toFixed(1)} MB`);
+    });
+    await ready;
+    say('model ready: choose, drop or paste an image, or pick a sample');
+  } catch (e) {
+    say(`the vision model could not be loaded: ${e?.message ?? e}`, true);
+    return;
+  }
+
+  /** Decodes a Blob into an ImageBitmap no larger than MAX_DECODE on its longer side. */
+  async function decode(blob) {
+    let bmp = await createImageBitmap(blob);
+    const scale = MAX_DECODE / Math.max(bmp.width, bmp.height);
+    if (scale < 1) {
+      const small = await createImageBitmap(bmp, {
+        resizeWidth: Math.max(1, Math.round(bmp.width * scale)),
+        resizeHeight: Math.max(1, Math.round(bmp.height * scale)),
+        resizeQuality: 'high',
+      });
+      bmp.close();
+      bmp = small;
+    }
+    return bmp;
+  }
+
+  async function run(blob, name) {
+    let bmp;
+    try {
+      bmp = await decode(blob);
+    } catch {
+      say(`"${name}" could not be read as an image (corrupt, or not an image format this browser decodes); the previous result is kept`, true);
+      return;
+    }
+    const c = el('canvas', { width: bmp.width, height: bmp.height });
+    const ctx = c.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(bmp, 0, 0);
+    const pixels = ctx.getImageData(0, 0, bmp.width, bmp.height);
+    say(`running DINOv2 on "${name}" (${bmp.width}×${bmp.height})…`);
+    try {
+      const t0 = performance.now();
+      const result = await pg.runImage(pixels.data, bmp.width, bmp.height);
+      const ms = performance.now() - t0;
+      app.status(ms, 'per image forward');
+      state.bitmap?.close();
+      Object.assign(state, { result, bitmap: bmp, name, crop: crop(bmp.width, bmp.height, result) });
+      say(`"${name}": ${result.gridW}×${result.gridH} patches, ${result.tokens} tokens, ${ms.toFixed(0)} ms on ${pg.backend}`);
+      overlay.draw(state);
+      grid.draw(state, overlay.query);
+    } catch (e) {
+      bmp.close();
+      say(`"${name}" could not be processed: ${e?.message ?? e}; the previous result is kept`, true);
+    }
+  }
+
+  async function fromUrl(url, name) {
+    try {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      await run(await res.blob(), name);
+    } catch (e) {
+      say(`could not fetch ${url}: ${e?.message ?? e}`, true);
+    }
+  }
+
+  picker.onchange = () => picker.files[0] && run(picker.files[0], picker.files[0].name);
+  drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
+  drop.ondragleave = () => drop.classList.remove('over');
+  drop.ondrop = (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer.files[0];
+    if (f) run(f, f.name); else say('nothing to use in that drop: drop an image file', true);
+  };
+  document.addEventListener('paste', (e) => {
+    if (root.closest('section')?.hidden) return;
+    const f = e.clipboardData?.files?.[0];
+    if (f) run(f, f.name || 'pasted image'); else say('the clipboard holds no image file', true);
+  });
+  app.onBackendChange(() => state.result && say(`now on ${pg.backend}; the next image runs there`));
+  window.imageView = { run, fromUrl, state }; // for the browser tests and the console
+
+  await fromUrl(`samples/${SAMPLES[0][0]}.jpg`, SAMPLES[0][0]);
+}
+
+/** The part of a w × h image the model saw: resized to a longer side of 224, then centre-cropped
+ *  to whole patches (as the Rust preprocessing does), in source pixels. */
+function crop(w, h, r) {
+  const scale = MODEL_SIDE / Math.max(w, h);
+  const rw = w >= h ? MODEL_SIDE : Math.max(1, Math.round(w * scale));
+  const rh = w >= h ? Math.max(1, Math.round(h * scale)) : MODEL_SIDE;
+  const x0 = Math.floor((rw - r.width) / 2), y0 = Math.floor((rh - r.height) / 2);
+  const kx = w / rw, ky = h / rh;
+  return { sx: x0 * kx, sy: y0 * ky, sw: r.width * kx, sh: r.height * ky };
+}
