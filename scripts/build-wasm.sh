@@ -4,7 +4,7 @@
 # Route 1: a rustup toolchain with the wasm32-unknown-unknown target (installed now, or added within
 #          60 s). Route 2 (offline, e.g. where rustup's download host is unreachable): Debian's
 #          rustc-web builds std for wasm32 from rust-web-src (-Zbuild-std), with its own target dir.
-# Both routes enable simd128. wasm-opt is optional (SKIP_WASM_OPT=1 skips it); WASM_ROUTE=offline
+# Both routes enable simd128. wasm-opt is opt-in (WASM_OPT=1); WASM_ROUTE=offline
 # forces route 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +54,10 @@ rm -rf pkg
 say "wasm-bindgen --target web --out-dir pkg"
 wasm-bindgen --target web --out-dir pkg "$wasm_in"
 
-if [ "${SKIP_WASM_OPT:-0}" = 1 ]; then
-  say "wasm-opt skipped (SKIP_WASM_OPT=1)"
+# Opt-in: Debian's wasm-opt 108 mangles wasm-bindgen's reference-types table setup (the module then
+# fails to load: "WebAssembly.Table.set(): Argument 1 is invalid for table"). WASM_OPT=1 runs it.
+if [ "${WASM_OPT:-0}" != 1 ] || [ "${SKIP_WASM_OPT:-0}" = 1 ]; then
+  say "wasm-opt skipped (opt-in with WASM_OPT=1; Debian's binaryen 108 breaks wasm-bindgen output)"
 elif command -v wasm-opt >/dev/null 2>&1; then
   say "wasm-opt -O3 --enable-simd ($(wasm-opt --version 2>/dev/null | head -1))"
   if wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
