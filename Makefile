@@ -57,3 +57,13 @@ bench-vision-browser:
 vision-fixtures: models
 	python3 scripts/make-vision-fixtures.py
 .PHONY: bench-vision-browser vision-fixtures
+
+# Dense ops (linear, layer_norm): native CPU/GPU GFLOP/s, and the wasm SIMD128 CPU path in
+# headless Chromium (tools/wasm-bench builds its own small wasm module).
+BENCH_NATIVE += bench-dense
+BENCH_BROWSER += bench-dense-wasm
+.PHONY: bench-dense bench-dense-wasm
+bench-dense:
+	$(CARGO) run --release --bin bench_dense
+bench-dense-wasm:
+	./tools/wasm-bench/run.sh chromium

@@ -269,6 +269,18 @@ fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mu
     }
 }
 
+/// a·b + c. With `+relaxed-simd` in the build this is one fused multiply-add where the CPU has
+/// one (twice the throughput; results then differ from the reference by rounding, not exactly).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn madd(a: core::arch::wasm32::v128, b: core::arch::wasm32::v128, c: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    #[cfg(target_feature = "relaxed-simd")]
+    return f32x4_relaxed_madd(a, b, c);
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    return f32x4_add(c, f32x4_mul(a, b));
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
@@ -289,8 +301,8 @@ fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mu
             let w1 = v128_load(wp.add(4) as *const v128);
             for i in 0..M {
                 let xv = f32x4_splat(*xp.add(i * k + c));
-                acc0[i] = f32x4_add(acc0[i], f32x4_mul(xv, w0));
-                acc1[i] = f32x4_add(acc1[i], f32x4_mul(xv, w1));
+                acc0[i] = madd(xv, w0, acc0[i]);
+                acc1[i] = madd(xv, w1, acc1[i]);
             }
             wp = wp.add(NR);
         }

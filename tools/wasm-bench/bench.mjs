@@ -1,0 +1,59 @@
+// The wasm dense bench itself, shared by node (run.mjs) and Chromium (chromium.mjs + index.html):
+// GFLOP/s of the SIMD128 CPU `linear` for the model shapes, checked against the naive reference,
+// LayerNorm, and f16 → f32 weight decoding. `now()` is the clock in ms (CPU time in node, wall
+// time in the browser); each figure is the median of repeated runs after one warm-up, with the
+// best run beside it (on a busy shared machine wall-clock medians include preemption).
+
+function median(now, f, budgetMs) {
+  f();
+  const times = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < budgetMs && times.length < 200)) {
+    const t = now();
+    f();
+    times.push(now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { med: times[times.length >> 1], min: times[0] };
+}
+
+const SHAPES = [
+  ['MiniLM n=17 QKV', 17, 384, 1152, false],
+  ['MiniLM n=128 QKV', 128, 384, 1152, false],
+  ['MiniLM n=128 out-proj', 128, 384, 384, false],
+  ['MiniLM n=128 FFN up', 128, 384, 1536, false],
+  ['MiniLM n=128 FFN up+GELU', 128, 384, 1536, true],
+  ['MiniLM n=128 FFN down', 128, 1536, 384, false],
+  ['ViT-S n=197 QKV', 197, 384, 1152, false],
+  ['ViT-S n=197 FFN up+GELU', 197, 384, 1536, true],
+  ['ViT-S n=197 FFN down', 197, 1536, 384, false],
+];
+
+export function runBench({ DenseBench, f16_decode }, { now, log }) {
+  log('shape'.padEnd(26) + 'ms'.padStart(8) + 'GFLOP/s'.padStart(9) + 'best GF/s'.padStart(11)
+    + 'naive GF/s'.padStart(12) + 'max|fast-ref|'.padStart(15));
+  const rows = [];
+  for (const [label, rows_, k, n, gelu] of SHAPES) {
+    const b = new DenseBench(rows_, k, n, gelu);
+    const flop = 2 * rows_ * k * n;
+    const t = median(now, () => b.linear(), 1500);
+    const naive = median(now, () => b.reference(), 500);
+    const diff = b.max_diff();
+    b.free();
+    const gf = (ms) => flop / ms / 1e6;
+    rows.push({ shape: label, ms: t.med, gflops: gf(t.med), bestGflops: gf(t.min), naiveGflops: gf(naive.med), maxDiff: diff });
+    log(label.padEnd(26) + t.med.toFixed(3).padStart(8) + gf(t.med).toFixed(1).padStart(9) + gf(t.min).toFixed(1).padStart(11)
+      + gf(naive.med).toFixed(2).padStart(12) + diff.toExponential(1).padStart(15));
+  }
+  for (const r of [128, 197]) {
+    const b = new DenseBench(r, 384, 1, false);
+    log(`layer_norm [${r}, 384]: ${(median(now, () => b.layer_norm(), 300).med * 1e3).toFixed(1)} µs`);
+    b.free();
+  }
+  const n = 22_000_000; // ≈ the parameter count of either model
+  const bytes = new Uint8Array(2 * n);
+  for (let i = 0; i < n; i++) { bytes[2 * i] = i & 0xff; bytes[2 * i + 1] = (i >> 8) & 0x3b; }
+  const ms = median(now, () => f16_decode(bytes), 1500).med;
+  log(`f16 → f32 of ${n} values (incl. copy into wasm): ${ms.toFixed(1)} ms (${(n / ms / 1e3).toFixed(0)} M values/s)`);
+  return rows;
+}
