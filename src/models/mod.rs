@@ -1,1 +1,3 @@
 //! Real models, generic over the backend seam: one file per model.
+
+pub mod bert;
