@@ -1,1 +1,173 @@
-//! BERT-family encoder (all-MiniLM-L6-v2): embeddings, 6 post-LN layers, mean pooling.
+//! BERT encoder (all-MiniLM-L6-v2), generic over the backend: embeddings, post-LN layers of
+//! self-attention + GELU feed-forward, then mean pooling and L2 normalization (sentence
+//! embedding). Structs mirror HF's module tree; the weights live on the backend, uploaded once.
+//!
+//! Embedding gather and pooling run on the host (a gather of `seq` rows, and a mean over them);
+//! everything in between is backend ops, read back once per forward.
+
+use crate::attention::{AttentionDims, AttentionSpec};
+use crate::backend::{Activation, AttentionArgs, Backend, HeadLayout, LayerNorm as LayerNormOp, Linear as LinearOp};
+use crate::ensure;
+use crate::error::Result;
+use crate::weights::bert::{BertConfig, BertWeights, LayerNormWeights, LinearWeights};
+
+struct Linear<T> {
+    /// [in, out]
+    weight: T,
+    /// [out]
+    bias: T,
+    inp: usize,
+    out: usize,
+}
+
+impl<T> Linear<T> {
+    fn load<B: Backend<Tensor = T>>(b: &mut B, w: &LinearWeights, inp: usize, out: usize) -> Result<Self> {
+        Ok(Linear { weight: b.upload(&w.weight)?, bias: b.upload(&w.bias)?, inp, out })
+    }
+
+    fn op<'a>(&'a self, x: &'a T, rows: usize) -> LinearOp<'a, T> {
+        LinearOp::new(x, rows, &self.weight, self.inp, self.out, Some(&self.bias))
+    }
+}
+
+struct LayerNorm<T> {
+    weight: T,
+    bias: T,
+    dim: usize,
+    eps: f32,
+}
+
+impl<T> LayerNorm<T> {
+    fn load<B: Backend<Tensor = T>>(b: &mut B, w: &LayerNormWeights, eps: f32) -> Result<Self> {
+        Ok(LayerNorm { weight: b.upload(&w.weight)?, bias: b.upload(&w.bias)?, dim: w.weight.len(), eps })
+    }
+
+    fn forward<B: Backend<Tensor = T>>(&self, b: &mut B, x: &T, rows: usize) -> Result<T> {
+        b.layer_norm(&LayerNormOp { x, rows, dim: self.dim, gamma: &self.weight, beta: &self.bias, eps: self.eps })
+    }
+}
+
+struct BertLayer<T> {
+    /// attention.self.{query,key,value} fused: [hidden, 3·hidden]
+    qkv: Linear<T>,
+    /// attention.output.dense
+    attention_output: Linear<T>,
+    attention_norm: LayerNorm<T>,
+    /// intermediate.dense (GELU)
+    intermediate: Linear<T>,
+    /// output.dense
+    output: Linear<T>,
+    output_norm: LayerNorm<T>,
+}
+
+/// The result of one forward pass, on the host.
+#[derive(Clone, Debug)]
+pub struct BertOutput {
+    pub seq: usize,
+    /// [layers, heads, seq, seq]
+    pub attention: Vec<f32>,
+    /// [hidden]: mean-pooled, L2-normalized last hidden state.
+    pub embedding: Vec<f32>,
+}
+
+pub struct BertModel<B: Backend> {
+    pub config: BertConfig,
+    /// Host copies for the gather: [vocab, hidden], [max_positions, hidden], [type_vocab, hidden].
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type: Vec<f32>,
+    embeddings_norm: LayerNorm<B::Tensor>,
+    layers: Vec<BertLayer<B::Tensor>>,
+}
+
+impl<B: Backend> BertModel<B> {
+    pub fn load(b: &mut B, w: &BertWeights) -> Result<Self> {
+        let c = &w.config;
+        let (h, eps) = (c.hidden, c.layer_norm_eps);
+        let layers = w
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(BertLayer {
+                    qkv: Linear::load(b, &l.qkv, h, 3 * h)?,
+                    attention_output: Linear::load(b, &l.attention_output, h, h)?,
+                    attention_norm: LayerNorm::load(b, &l.attention_norm, eps)?,
+                    intermediate: Linear::load(b, &l.intermediate, h, c.intermediate)?,
+                    output: Linear::load(b, &l.output, c.intermediate, h)?,
+                    output_norm: LayerNorm::load(b, &l.output_norm, eps)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BertModel {
+            config: c.clone(),
+            word: w.embeddings.word.clone(),
+            position: w.embeddings.position.clone(),
+            token_type: w.embeddings.token_type.clone(),
+            embeddings_norm: LayerNorm::load(b, &w.embeddings.layer_norm, eps)?,
+            layers,
+        })
+    }
+
+    /// Runs the encoder on one sequence of token ids (with their segment ids).
+    pub async fn forward(&self, b: &mut B, ids: &[u32], type_ids: &[u32]) -> Result<BertOutput> {
+        let c = &self.config;
+        let (seq, h) = (ids.len(), c.hidden);
+        ensure!(seq > 0, "no tokens to run");
+        ensure!(seq <= c.max_positions, "{seq} tokens exceed the model's {} positions", c.max_positions);
+        ensure!(type_ids.len() == seq, "{} token type ids for {seq} tokens", type_ids.len());
+        // Embeddings (host gather): word + position + token type, [seq, hidden].
+        let mut x = vec![0.0f32; seq * h];
+        for (i, (&id, &ty)) in ids.iter().zip(type_ids).enumerate() {
+            ensure!((id as usize) < c.vocab_size, "token id {id} is outside the vocabulary of {}", c.vocab_size);
+            ensure!((ty as usize) < c.type_vocab, "token type {ty} is outside the model's {} types", c.type_vocab);
+            let row = &mut x[i * h..(i + 1) * h];
+            let (w, p, t) = (id as usize * h, i * h, ty as usize * h);
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = self.word[w + j] + self.position[p + j] + self.token_type[t + j];
+            }
+        }
+        let x = b.upload(&x)?;
+        let mut x = self.embeddings_norm.forward(b, &x, seq)?;
+
+        let dims = AttentionDims { heads: c.heads, seq_q: seq, seq_k: seq, head_dim: c.head_dim() };
+        let spec = AttentionSpec::default(); // scaled dot product, softmax, weights returned
+        let d = c.head_dim();
+        let mut maps = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            // [seq, 3·hidden]: q | k | v, heads side by side in each row.
+            let qkv = b.linear(&l.qkv.op(&x, seq))?;
+            let att = b.attention(&AttentionArgs {
+                dims,
+                q: &qkv,
+                q_layout: HeadLayout::token_major(0, d, 3 * h),
+                k: &qkv,
+                k_layout: HeadLayout::token_major(h, d, 3 * h),
+                v: &qkv,
+                v_layout: HeadLayout::token_major(2 * h, d, 3 * h),
+                out_layout: HeadLayout::token_major(0, d, h),
+                spec: &spec,
+            })?;
+            // Post-LN: LN(x + dense(context)), then LN(y + dense2(gelu(dense1(y)))).
+            let y = b.linear(&LinearOp { residual: Some(&x), ..l.attention_output.op(&att.output, seq) })?;
+            let y = l.attention_norm.forward(b, &y, seq)?;
+            let inter = b.linear(&LinearOp { activation: Activation::Gelu, ..l.intermediate.op(&y, seq) })?;
+            let z = b.linear(&LinearOp { residual: Some(&y), ..l.output.op(&inter, seq) })?;
+            x = l.output_norm.forward(b, &z, seq)?;
+            maps.push(att.weights.ok_or_else(|| crate::invalid!("the backend returned no attention weights"))?);
+        }
+
+        let mut wanted: Vec<&B::Tensor> = maps.iter().collect();
+        wanted.push(&x);
+        let mut out = b.read(&wanted).await?;
+        let hidden = out.pop().expect("read returns one vector per tensor"); // [seq, hidden]
+        let attention = out.concat();
+        // Mean pooling over the (unpadded) sequence, then L2 normalization.
+        let mut embedding = vec![0.0f32; h];
+        for row in hidden.chunks_exact(h) {
+            embedding.iter_mut().zip(row).for_each(|(e, v)| *e += v);
+        }
+        let norm = embedding.iter().map(|v| (v / seq as f32).powi(2)).sum::<f32>().sqrt().max(1e-12);
+        embedding.iter_mut().for_each(|v| *v = *v / seq as f32 / norm);
+        Ok(BertOutput { seq, attention, embedding })
+    }
+}

@@ -1,2 +1,4 @@
 //! Real models, generic over the backend seam: one file per model.
+
+pub mod bert;
 pub mod dinov2;

@@ -5,7 +5,7 @@
 //! character it came from, so tokens can point back into the user's text.
 
 use unicode_categories::UnicodeCategories;
-use unicode_normalization::char::decompose_canonical;
+use unicode_normalization_alignments::char::{canonical_combining_class, decompose_canonical};
 
 /// A word after basic tokenization: its normalized text, and for each of its characters the
 /// byte range in the source text.
@@ -38,34 +38,61 @@ pub fn is_punctuation(c: char) -> bool {
     c.is_ascii_punctuation() || c.is_punctuation()
 }
 
-/// Normalizes `text` (found at byte `base` of the source) into (char, source span) pairs.
-///
-/// Accents are stripped one source character at a time; that equals NFD of the whole string
-/// except for canonical reordering, which only moves the non-spacing marks that are dropped.
+/// Normalizes `text` (found at byte `base` of the source) into (char, source span) pairs, in the
+/// reference's order: clean, isolate CJK, NFD, drop non-spacing marks, lowercase.
 fn normalize(text: &str, base: usize, out: &mut Vec<(char, (usize, usize))>) {
+    let mut cleaned: Vec<(char, (usize, usize))> = Vec::with_capacity(text.len());
     for (i, c) in text.char_indices() {
         let span = (base + i, base + i + c.len_utf8());
         if c == '\0' || c == '\u{FFFD}' || is_control(c) {
             continue;
         }
         if is_whitespace(c) {
-            out.push((' ', span));
+            cleaned.push((' ', span));
+        } else if is_cjk(c) {
+            // Isolated before NFD, as in the reference: compatibility ideographs (U+F900..)
+            // then decompose into the unified ones the vocabulary holds.
+            cleaned.extend([(' ', span), (c, span), (' ', span)]);
         } else {
-            // CJK ideographs are isolated before NFD, as in the reference: compatibility
-            // ideographs (U+F900..) then decompose into the unified ones the vocabulary holds.
-            let cjk = is_cjk(c);
-            if cjk {
-                out.push((' ', span));
-            }
-            decompose_canonical(c, |d| {
-                if !d.is_mark_nonspacing() {
-                    out.extend(d.to_lowercase().map(|l| (l, span)));
-                }
-            });
-            if cjk {
-                out.push((' ', span));
-            }
+            cleaned.push((c, span));
         }
+    }
+    // NFD: (char, whether it is the first char of its decomposition).
+    let mut nfd: Vec<(char, bool)> = Vec::with_capacity(cleaned.len());
+    for &(c, _) in &cleaned {
+        let mut first = true;
+        decompose_canonical(c, |d| {
+            nfd.push((d, first));
+            first = false;
+        });
+    }
+    canonical_reorder(&mut nfd);
+    // Spans follow the reference's alignment tracking: after reordering, each first char takes
+    // the next source char's span and each added char the span of the last one taken. So a kept
+    // spacing mark (e.g. U+302E) moved past a stripped accent takes the accent's span.
+    let mut next = 0;
+    for (c, first) in nfd {
+        if first {
+            next += 1;
+        }
+        let span = cleaned[next.max(1) - 1].1;
+        if !c.is_mark_nonspacing() {
+            out.extend(c.to_lowercase().map(|l| (l, span)));
+        }
+    }
+}
+
+/// NFD's canonical ordering: each run of combining characters is stably sorted by combining
+/// class (with Unicode 9 tables, as the reference).
+fn canonical_reorder(chars: &mut [(char, bool)]) {
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && canonical_combining_class(chars[i].0) != 0 {
+            i += 1;
+        }
+        chars[start..i].sort_by_key(|c| canonical_combining_class(c.0));
+        i += 1;
     }
 }
 
@@ -121,5 +148,16 @@ mod tests {
         basic_tokenize("xé 中", 10, &mut w);
         assert_eq!(w[0].spans, [(10, 11), (11, 13)]);
         assert_eq!(w[1].spans, [(14, 17)]);
+        // U+0361 (class 234) and U+302E (class 224) swap places under NFD; the spans do not.
+        let mut w = Vec::new();
+        basic_tokenize("a\u{361}\u{302E}", 0, &mut w);
+        assert_eq!(w[0].text, "a\u{302E}");
+        assert_eq!(w[0].spans, [(0, 1), (1, 3)]);
+        // ň = n + U+030C (class 230, added by the decomposition) moves after U+302F (class 224),
+        // which keeps its own span.
+        let mut w = Vec::new();
+        basic_tokenize("\u{148}\u{302F}", 0, &mut w);
+        assert_eq!(w[0].text, "n\u{302F}");
+        assert_eq!(w[0].spans, [(0, 2), (2, 5)]);
     }
 }
