@@ -3,10 +3,9 @@
 
 mod attention_common;
 
-use attention_common::{additive, inputs, max_diff, run, variants, Inputs, Rng};
+use attention_common::{additive, fused_qkv, inputs, max_diff, run, run_qkv, variants, Inputs, Rng};
 use attention_playground::attention::positions::{alibi_slopes, rope_rotate, rope_table};
 use attention_playground::attention::{dropout, reference, AttentionDims, AttentionSpec, Dropout, Mask, Normalizer, Positions, Score};
-use attention_playground::backend::{AttentionArgs, HeadLayout};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::{Backend, Error};
 
@@ -49,35 +48,11 @@ fn token_major_views_into_a_qkv_tensor_match_head_major() {
     let (heads, seq, d) = (3, 11, 4);
     let hidden = heads * d;
     let x = inputs(heads, seq, seq, d, 9);
-    // Interleave q, k, v into one [seq, 3·hidden] tensor, as a fused QKV projection writes it.
-    let mut qkv = vec![0.0f32; seq * 3 * hidden];
-    for h in 0..heads {
-        for i in 0..seq {
-            for c in 0..d {
-                let src = (h * seq + i) * d + c;
-                let row = i * 3 * hidden + h * d + c;
-                qkv[row] = x.q[src];
-                qkv[row + hidden] = x.k[src];
-                qkv[row + 2 * hidden] = x.v[src];
-            }
-        }
-    }
+    let qkv = fused_qkv(&x);
     for (name, spec) in variants(seq, seq, d) {
-        let mut b = CpuBackend::new();
-        let args = AttentionArgs {
-            dims: x.dims,
-            q: &qkv,
-            q_layout: HeadLayout::token_major(0, d, 3 * hidden),
-            k: &qkv,
-            k_layout: HeadLayout::token_major(hidden, d, 3 * hidden),
-            v: &qkv,
-            v_layout: HeadLayout::token_major(2 * hidden, d, 3 * hidden),
-            out_layout: HeadLayout::token_major(0, d, hidden),
-            spec: &spec,
-        };
-        let out = b.attention(&args).unwrap();
+        let out = run_qkv(&mut CpuBackend::new(), &qkv, x.dims, &spec).unwrap();
         let want = cpu(&x, &spec);
-        assert_eq!(out.weights.as_ref(), want.weights.as_ref(), "{name}: weights");
+        assert_eq!(out.weights, want.weights, "{name}: weights");
         for h in 0..heads {
             for i in 0..seq {
                 for c in 0..d {

@@ -61,7 +61,6 @@ const ATTENTION_KEYS: &[&str] = &[
 ];
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct CreateOptions {
     backend: Option<String>,
 }
@@ -70,6 +69,7 @@ pub(crate) fn parse_create(opts: &JsValue) -> Result<BackendChoice> {
     if opts.is_undefined() || opts.is_null() {
         return Ok(BackendChoice::Auto);
     }
+    check_keys(opts, "Playground.create options", &["backend"])?;
     let o: CreateOptions =
         serde_wasm_bindgen::from_value(opts.clone()).map_err(|e| invalid!("Playground.create options: {e}"))?;
     BackendChoice::parse(o.backend.as_deref().unwrap_or("auto"))

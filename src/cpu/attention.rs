@@ -206,13 +206,16 @@ fn normalize_row(normalizer: Normalizer, mask: Mask, i: usize, row: &mut [f32], 
     match normalizer {
         Normalizer::Softmax => {
             let m = ws.values.iter().cloned().fold(f64::NEG_INFINITY, f64::max) as f32;
-            let mut sum = 0.0f32;
+            // The sum in f64: a sequential f32 sum over thousands of keys drifts by ~1e-6, which
+            // shows in every weight (and ×ln seqK in the entropy).
+            let mut sum = 0.0f64;
             for (s, &k) in row.iter_mut().zip(keep) {
                 *s = if k { (*s - m).exp() } else { 0.0 };
-                sum += *s;
+                sum += *s as f64;
             }
+            let inv = (1.0 / sum) as f32;
             for s in row.iter_mut() {
-                *s /= sum;
+                *s *= inv;
             }
         }
         Normalizer::Sparsemax => {

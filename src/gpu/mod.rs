@@ -25,6 +25,7 @@ pub struct GpuBackend {
     params: ParamArena,
     pool: BufferPool,
     encoder: Option<wgpu::CommandEncoder>,
+    aux: attention::AuxCache,
 }
 
 impl GpuBackend {
@@ -39,6 +40,7 @@ impl GpuBackend {
             params: ParamArena::default(),
             pool: BufferPool::new(),
             encoder: None,
+            aux: attention::AuxCache::default(),
         }
     }
 
@@ -156,8 +158,8 @@ impl Backend for GpuBackend {
         self.dense_layer_norm(op)
     }
 
-    fn attention(&mut self, _args: &AttentionArgs<'_, GpuTensor>) -> Result<AttentionOutput<GpuTensor>> {
-        Err(Error::Invalid("GPU attention is not implemented yet".into()))
+    fn attention(&mut self, args: &AttentionArgs<'_, GpuTensor>) -> Result<AttentionOutput<GpuTensor>> {
+        self.record_attention(args)
     }
 
     async fn read(&mut self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<f32>>> {

@@ -50,14 +50,21 @@ fn normalize(text: &str, base: usize, out: &mut Vec<(char, (usize, usize))>) {
         }
         if is_whitespace(c) {
             out.push((' ', span));
-        } else if is_cjk(c) {
-            out.extend([(' ', span), (c, span), (' ', span)]);
         } else {
+            // CJK ideographs are isolated before NFD, as in the reference: compatibility
+            // ideographs (U+F900..) then decompose into the unified ones the vocabulary holds.
+            let cjk = is_cjk(c);
+            if cjk {
+                out.push((' ', span));
+            }
             decompose_canonical(c, |d| {
                 if !d.is_mark_nonspacing() {
                     out.extend(d.to_lowercase().map(|l| (l, span)));
                 }
             });
+            if cjk {
+                out.push((' ', span));
+            }
         }
     }
 }
@@ -101,6 +108,8 @@ mod tests {
         assert_eq!(words("Héllo,  WORLD!"), ["hello", ",", "world", "!"]);
         assert_eq!(words("a\u{0}b\u{200B}c\u{FFFD}d\te"), ["abcd", "e"]);
         assert_eq!(words("我爱nlp"), ["我", "爱", "nlp"]);
+        // U+F9C9 is a compatibility ideograph whose canonical decomposition is U+67F3.
+        assert_eq!(words("a\u{F9C9}b"), ["a", "\u{67F3}", "b"]);
         assert_eq!(words("$5+3^2"), ["$", "5", "+", "3", "^", "2"]);
         assert_eq!(words("İstanbul «ok»"), ["istanbul", "«", "ok", "»"]);
         assert!(words(" \n\t ").is_empty());

@@ -1,5 +1,6 @@
 //! Weight files: the web format the page loads, and converters from the source checkpoints.
 
+pub mod bert;
 pub mod dinov2;
 pub mod format;
 

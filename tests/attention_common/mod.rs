@@ -141,6 +141,44 @@ pub fn run<B: Backend>(b: &mut B, x: &Inputs, spec: &AttentionSpec) -> Result<Ho
     Ok(Host { output, weights, entropy, coverage })
 }
 
+/// Packs head-major q, k, v into one fused [seq, 3·hidden] QKV tensor, as a projection writes it.
+pub fn fused_qkv(x: &Inputs) -> Vec<f32> {
+    let AttentionDims { heads, seq_q: seq, head_dim: d, .. } = x.dims;
+    let hidden = heads * d;
+    let mut qkv = vec![0.0f32; seq * 3 * hidden];
+    for h in 0..heads {
+        for i in 0..seq {
+            let src = (h * seq + i) * d;
+            let row = i * 3 * hidden + h * d;
+            qkv[row..row + d].copy_from_slice(&x.q[src..src + d]);
+            qkv[row + hidden..row + hidden + d].copy_from_slice(&x.k[src..src + d]);
+            qkv[row + 2 * hidden..row + 2 * hidden + d].copy_from_slice(&x.v[src..src + d]);
+        }
+    }
+    qkv
+}
+
+/// Self-attention on views into a fused QKV tensor (see `fused_qkv`), output token-major
+/// [seq, heads·head_dim]; returns the output and the weights.
+pub fn run_qkv<B: Backend>(b: &mut B, qkv: &[f32], dims: AttentionDims, spec: &AttentionSpec) -> Result<Host> {
+    let (d, hidden) = (dims.head_dim, dims.heads * dims.head_dim);
+    let t = b.upload(qkv)?;
+    let args = AttentionArgs {
+        dims,
+        q: &t,
+        q_layout: HeadLayout::token_major(0, d, 3 * hidden),
+        k: &t,
+        k_layout: HeadLayout::token_major(hidden, d, 3 * hidden),
+        v: &t,
+        v_layout: HeadLayout::token_major(2 * hidden, d, 3 * hidden),
+        out_layout: HeadLayout::token_major(0, d, hidden),
+        spec,
+    };
+    let o = b.attention(&args)?;
+    let mut r = pollster::block_on(b.read(&[&o.output, o.weights.as_ref().expect("weights requested")]))?.into_iter();
+    Ok(Host { output: r.next().unwrap(), weights: r.next(), entropy: None, coverage: None })
+}
+
 /// Largest |a − b|, failing with `what` when the lengths differ.
 pub fn max_diff<A: Copy + Into<f64>, B: Copy + Into<f64>>(a: &[A], b: &[B], what: &str) -> f64 {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");

@@ -197,7 +197,7 @@ export default {
       out.createBad = await window.ap.Playground.create({ backend: 'gpu' }).then(() => 'no error', (e) => `Error: ${e.message}`);
       out.createTypo = await window.ap.Playground.create({ backnd: 'cpu' }).then(() => 'no error', (e) => `Error: ${e.message}`);
       // The instance still works after all that.
-      out.after = (await pg.attention(ok)).output.length;
+      out.after = await pg.attention(ok).then((r) => r.output.length, (e) => e.message);
       return out;
     });
     const expect = {
@@ -221,7 +221,7 @@ export default {
       dropoutP: /dropout.p must be in \[0, 1\)/,
       notObject: /attention options must be an object/,
       createBad: /backend must be 'auto', 'webgpu' or 'cpu', got 'gpu'/,
-      createTypo: /unknown field `backnd`/,
+      createTypo: /Playground.create options: unknown option 'backnd'/,
     };
     for (const [name, re] of Object.entries(expect)) {
       assert.match(errors[name], new RegExp(`^Error: .*${re.source}`), `${name}: ${errors[name]}`);

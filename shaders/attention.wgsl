@@ -1,0 +1,548 @@
+// Attention kernels, the GPU twin of src/cpu/attention.rs. One call is a chain of dispatches:
+//
+//   project (additive score only, once for q and once for k): x · Wᵀ → [heads, seq, hidden]
+//   scores / scores_additive: s[h,i,j] = (score(q_i, k_j) + position bias) / temperature
+//   normalize:  one workgroup per row: mask, softmax / sparsemax / 1.5-entmax, entropy
+//   coverage:   column sums of the weights (stats only)
+//   dropout:    in place on the weights, same hash as src/attention/dropout.rs
+//   output:     weights · v, written in the output's layout
+//
+// Bindings (see src/gpu/kernel.rs): 0 = Params (uniform), then read-only inputs, then read-write
+// outputs. Operands are addressed through (offset, head stride, row stride) layouts, so q, k and v
+// may be views into one fused QKV tensor. `aux` packs the small per-call tables uploaded from the
+// host (computed there in f64 so both backends use identical factors): ALiBi slopes [heads],
+// RoPE (cos, sin) [seq, head_dim/2, 2], relative bias [seq_q + seq_k − 1], additive Wq, Wk
+// [hidden, head_dim] and v [hidden]. Order of operations: src/attention/positions.rs.
+
+struct Params {
+    heads: u32, seq_q: u32, seq_k: u32, head_dim: u32,
+    // layouts (offset, head stride, row stride) of q, k, v and the output
+    q_off: u32, q_hs: u32, q_rs: u32,
+    k_off: u32, k_hs: u32, k_rs: u32,
+    v_off: u32, v_hs: u32, v_rs: u32,
+    o_off: u32, o_hs: u32, o_rs: u32,
+    score: u32,      // 0 dot, 1 scaled dot, 2 cosine, 3 negative squared distance, 4 additive
+    mask: u32,       // 0 none, 1 causal, 2 window, 3 top-k
+    mask_arg: u32,   // window w or k
+    normalizer: u32, // 0 softmax, 1 sparsemax, 2 entmax15
+    positions: u32,  // 0 none, 1 RoPE, 2 ALiBi, 3 relative bias
+    hidden: u32,     // additive hidden size
+    slopes_off: u32, rope_off: u32, rel_off: u32,
+    w_off: u32,      // project: offset of the projection matrix in aux
+    av_off: u32,     // offset of the additive v in aux
+    seed: u32,
+    temperature: f32,
+    scale: f32,      // 1/√head_dim, rounded on the host as the CPU does
+    drop_p: f32,
+    drop_scale: f32, // 1/(1−p), rounded on the host as the CPU does
+    stats: u32,
+    which: u32,      // project: 0 projects q, 1 projects k
+}
+
+const SCORE_DOT: u32 = 0u;
+const SCORE_SCALED: u32 = 1u;
+const SCORE_COSINE: u32 = 2u;
+const SCORE_NEG_SQ: u32 = 3u;
+const MASK_CAUSAL: u32 = 1u;
+const MASK_WINDOW: u32 = 2u;
+const MASK_TOPK: u32 = 3u;
+const NORM_SOFTMAX: u32 = 0u;
+const NORM_SPARSEMAX: u32 = 1u;
+const POS_ROPE: u32 = 1u;
+const POS_ALIBI: u32 = 2u;
+const POS_REL: u32 = 3u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// ---------------------------------------------------------------------------------------------
+// The score family: scores, project and scores_additive share these bindings.
+
+@group(0) @binding(1) var<storage, read> s_q: array<f32>;
+@group(0) @binding(2) var<storage, read> s_k: array<f32>;
+@group(0) @binding(3) var<storage, read> s_aux: array<f32>;
+@group(0) @binding(4) var<storage, read_write> s_out: array<f32>;
+
+// Element c of a row at position `pos` whose pair (x0, x1) = (x[2t], x[2t+1]) holds it, turned by
+// RoPE: (x0 cos − x1 sin, x0 sin + x1 cos) with the host's (cos, sin) for (pos, t).
+fn rope_element(x0: f32, x1: f32, pos: u32, c: u32) -> f32 {
+    let cs = p.rope_off + (pos * (p.head_dim / 2u) + c / 2u) * 2u;
+    let co = s_aux[cs];
+    let si = s_aux[cs + 1u];
+    return select(x0 * co - x1 * si, x0 * si + x1 * co, c % 2u == 1u);
+}
+
+// q[h, i, c] and k[h, j, c] through their layouts, with RoPE applied when on.
+fn load_q(h: u32, i: u32, c: u32) -> f32 {
+    let base = p.q_off + h * p.q_hs + i * p.q_rs;
+    if (p.positions != POS_ROPE) {
+        return s_q[base + c];
+    }
+    let c0 = c & ~1u;
+    return rope_element(s_q[base + c0], s_q[base + c0 + 1u], i, c);
+}
+
+fn load_k(h: u32, j: u32, c: u32) -> f32 {
+    let base = p.k_off + h * p.k_hs + j * p.k_rs;
+    if (p.positions != POS_ROPE) {
+        return s_k[base + c];
+    }
+    let c0 = c & ~1u;
+    return rope_element(s_k[base + c0], s_k[base + c0 + 1u], j, c);
+}
+
+// Position bias added to score (i, j) of head h, before ÷ temperature.
+fn position_bias(h: u32, i: u32, j: u32) -> f32 {
+    if (p.positions == POS_ALIBI) {
+        let dist = select(j - i, i - j, i >= j);
+        return -s_aux[p.slopes_off + h] * f32(dist);
+    }
+    if (p.positions == POS_REL) {
+        return s_aux[p.rel_off + i + p.seq_k - 1u - j];
+    }
+    return 0.0;
+}
+
+// tanh that stays finite for large |x| (exp overflow makes the textbook form NaN on some drivers).
+fn safe_tanh(x: f32) -> f32 {
+    let e = exp(-2.0 * abs(x));
+    return sign(x) * (1.0 - e) / (1.0 + e);
+}
+
+// scores: s[h, i, j] for the dot-product family. One invocation per (i, j); 16×16 tiles of q and
+// k rows staged in workgroup memory, 16 dimensions at a time.
+// Dispatch (⌈seq_k/16⌉, ⌈seq_q/16⌉, heads).
+
+const T: u32 = 16u;
+
+var<workgroup> tq: array<array<f32, 16>, 16>; // [row i, dimension]
+var<workgroup> tk: array<array<f32, 16>, 16>; // [row j, dimension]
+
+@compute @workgroup_size(16, 16)
+fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let h = wg.z;
+    let i = wg.y * T + lid.y;
+    let j = wg.x * T + lid.x;
+    let kr = wg.x * T + lid.y; // the k row this invocation stages
+    var qk = 0.0;
+    var qq = 0.0;
+    var kk = 0.0;
+    var sq = 0.0;
+    for (var c0 = 0u; c0 < p.head_dim; c0 += T) {
+        let c = c0 + lid.x;
+        var qv = 0.0;
+        if (i < p.seq_q && c < p.head_dim) {
+            qv = load_q(h, i, c);
+        }
+        tq[lid.y][lid.x] = qv;
+        var kv = 0.0;
+        if (kr < p.seq_k && c < p.head_dim) {
+            kv = load_k(h, kr, c);
+        }
+        tk[lid.y][lid.x] = kv;
+        workgroupBarrier();
+        let n = min(T, p.head_dim - c0);
+        for (var t = 0u; t < n; t++) {
+            let a = tq[lid.y][t];
+            let b = tk[lid.x][t];
+            qk += a * b;
+            qq += a * a;
+            kk += b * b;
+            sq += (a - b) * (a - b);
+        }
+        workgroupBarrier();
+    }
+    if (i >= p.seq_q || j >= p.seq_k) {
+        return;
+    }
+    var s = qk;
+    if (p.score == SCORE_SCALED) {
+        s = qk * p.scale;
+    } else if (p.score == SCORE_COSINE) {
+        let n = sqrt(qq) * sqrt(kk);
+        s = select(qk / n, 0.0, n == 0.0);
+    } else if (p.score == SCORE_NEG_SQ) {
+        s = -sq;
+    }
+    s_out[(h * p.seq_q + i) * p.seq_k + j] = (s + position_bias(h, i, j)) / p.temperature;
+}
+
+// project: proj[h, r, u] = Σ_c W[u, c] · x[h, r, c] for the additive score, where x is q
+// (p.which = 0, W = Wq) or k (p.which = 1, W = Wk), rotated by RoPE when on.
+// One invocation per (r, u). Dispatch (⌈hidden/64⌉, rows, heads).
+
+@compute @workgroup_size(64)
+fn project(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let u = gid.x;
+    let r = gid.y;
+    let h = gid.z;
+    let rows = select(p.seq_q, p.seq_k, p.which == 1u);
+    if (u >= p.hidden || r >= rows) {
+        return;
+    }
+    var acc = 0.0;
+    for (var c = 0u; c < p.head_dim; c++) {
+        var x = 0.0;
+        if (p.which == 1u) {
+            x = load_k(h, r, c);
+        } else {
+            x = load_q(h, r, c);
+        }
+        acc += s_aux[p.w_off + u * p.head_dim + c] * x;
+    }
+    s_out[(h * rows + r) * p.hidden + u] = acc;
+}
+
+// scores_additive: s[h,i,j] = (Σ_u v[u] tanh(qp[h,i,u] + kp[h,j,u]) + bias) / temperature, with
+// the projections qp, kp bound in place of q and k. Dispatch (⌈seq_k/16⌉, ⌈seq_q/16⌉, heads).
+
+@compute @workgroup_size(16, 16)
+fn scores_additive(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = gid.x;
+    let i = gid.y;
+    let h = gid.z;
+    if (i >= p.seq_q || j >= p.seq_k) {
+        return;
+    }
+    let qb = (h * p.seq_q + i) * p.hidden;
+    let kb = (h * p.seq_k + j) * p.hidden;
+    var s = 0.0;
+    for (var u = 0u; u < p.hidden; u++) {
+        s += s_aux[p.av_off + u] * safe_tanh(s_q[qb + u] + s_k[kb + u]);
+    }
+    s_out[(h * p.seq_q + i) * p.seq_k + j] = (s + position_bias(h, i, j)) / p.temperature;
+}
+
+// ---------------------------------------------------------------------------------------------
+// normalize: one workgroup of 256 per row (i, h); the row is read from global memory on each
+// pass. Masked entries become exactly 0; a row with nothing left becomes all zeros. Sparsemax and
+// 1.5-entmax find their threshold τ without sorting: bisection on τ down to f32 resolution picks
+// the support, then τ is computed exactly from the support as the sort-based algorithm does.
+// Top-k finds the k-th largest (score, index) by building its sort key bit by bit.
+// Dispatch (seq_q, heads).
+
+const WG: u32 = 256u;
+
+@group(0) @binding(1) var<storage, read_write> n_w: array<f32>;       // [heads, seq_q, seq_k]
+@group(0) @binding(2) var<storage, read_write> n_entropy: array<f32>; // [heads, seq_q]
+
+var<workgroup> red: array<f32, 256>;
+var<workgroup> red_u: array<u32, 256>;
+var<private> lane: u32;
+
+fn sum_f(x: f32) -> f32 {
+    red[lane] = x;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+            red[lane] += red[lane + s];
+        }
+        workgroupBarrier();
+    }
+    let r = workgroupUniformLoad(&red[0]);
+    workgroupBarrier(); // nobody may overwrite red[0] before everyone has read it
+    return r;
+}
+
+fn max_f(x: f32) -> f32 {
+    red[lane] = x;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+            red[lane] = max(red[lane], red[lane + s]);
+        }
+        workgroupBarrier();
+    }
+    let r = workgroupUniformLoad(&red[0]);
+    workgroupBarrier();
+    return r;
+}
+
+fn sum_u(x: u32) -> u32 {
+    red_u[lane] = x;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+            red_u[lane] += red_u[lane + s];
+        }
+        workgroupBarrier();
+    }
+    let r = workgroupUniformLoad(&red_u[0]);
+    workgroupBarrier();
+    return r;
+}
+
+// A u32 whose unsigned order is the IEEE total order of the f32 (Rust's f32::total_cmp).
+fn order_key(x: f32) -> u32 {
+    let b = bitcast<u32>(x);
+    return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+// Whether key j of query i survives a positional mask (top-k is decided separately).
+fn allowed(i: u32, j: u32) -> bool {
+    if (p.mask == MASK_CAUSAL) {
+        return j <= i;
+    }
+    if (p.mask == MASK_WINDOW) {
+        return select(j - i, i - j, i >= j) <= p.mask_arg;
+    }
+    return true;
+}
+
+@compute @workgroup_size(256)
+fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    lane = li;
+    let i = wg.x;
+    let h = wg.y;
+    let n = p.seq_k;
+    let base = (h * p.seq_q + i) * n;
+    let neg_inf = bitcast<f32>(0xff800000u);
+
+    // Top-k: the sort key K of the k-th largest score, then among entries with key K the highest
+    // index J that is still kept (ties go to the lower index).
+    let topk = p.mask == MASK_TOPK && p.mask_arg < n;
+    var key_k = 0u;
+    var last_j = 0xffffffffu;
+    if (topk) {
+        for (var bit = 31i; bit >= 0i; bit--) {
+            let cand = key_k | (1u << u32(bit));
+            var cnt = 0u;
+            for (var j = lane; j < n; j += WG) {
+                cnt += select(0u, 1u, order_key(n_w[base + j]) >= cand);
+            }
+            if (sum_u(cnt) >= p.mask_arg) {
+                key_k = cand;
+            }
+        }
+        var above = 0u;
+        for (var j = lane; j < n; j += WG) {
+            above += select(0u, 1u, order_key(n_w[base + j]) > key_k);
+        }
+        let need = p.mask_arg - sum_u(above); // entries with key K to keep, lowest index first
+        // Largest J with #{j < J : key_j = K} < need: entry J is the need-th such entry.
+        last_j = 0u;
+        for (var bit = 31i; bit >= 0i; bit--) {
+            let cand = last_j | (1u << u32(bit));
+            var cnt = 0u;
+            for (var j = lane; j < n; j += WG) {
+                cnt += select(0u, 1u, order_key(n_w[base + j]) == key_k && j < cand);
+            }
+            if (sum_u(cnt) < need) {
+                last_j = cand;
+            }
+        }
+    }
+
+    // Pass 1: mask in place (masked → −∞), maximum and count of the survivors.
+    var m = neg_inf;
+    var cnt = 0u;
+    for (var j = lane; j < n; j += WG) {
+        var keep = allowed(i, j);
+        if (topk) {
+            let key = order_key(n_w[base + j]);
+            keep = key > key_k || (key == key_k && j <= last_j);
+        }
+        if (keep) {
+            m = max(m, n_w[base + j]);
+            cnt += 1u;
+        } else {
+            n_w[base + j] = neg_inf;
+        }
+    }
+    let zmax = max_f(m);
+    let survivors = sum_u(cnt);
+    if (survivors == 0u) {
+        for (var j = lane; j < n; j += WG) {
+            n_w[base + j] = 0.0;
+        }
+        if (p.stats != 0u && lane == 0u) {
+            n_entropy[h * p.seq_q + i] = 0.0;
+        }
+        return;
+    }
+
+    var softmax_entropy = 0.0;
+    if (p.normalizer == NORM_SOFTMAX) {
+        var s = 0.0;
+        for (var j = lane; j < n; j += WG) {
+            let z = n_w[base + j];
+            s += select(exp(z - zmax), 0.0, z == neg_inf);
+        }
+        let total = sum_f(s);
+        var wz = 0.0; // Σ w (z − max), for the entropy
+        for (var j = lane; j < n; j += WG) {
+            let z = n_w[base + j];
+            let w = select(exp(z - zmax) / total, 0.0, z == neg_inf);
+            wz += select(w * (z - zmax), 0.0, z == neg_inf);
+            n_w[base + j] = w;
+        }
+        // ln w = (z − max) − ln Σ, so H = ln Σ − Σ w (z − max): one log instead of one per weight,
+        // whose per-element error at seqK in the thousands would add up past 1e-5.
+        softmax_entropy = log(total) - sum_f(wz);
+    } else {
+        // Sparsemax: Σ max(z − τ, 0) = 1. 1.5-entmax on x = z/2: Σ max(x − τ, 0)² = 1.
+        // Either way τ ∈ [top − 1, top] where top is the largest (halved) score.
+        let sparse = p.normalizer == NORM_SPARSEMAX;
+        let half = select(0.5, 1.0, sparse);
+        let top = zmax * half;
+        var lo = top - 1.0;
+        var hi = top;
+        for (var it = 0u; it < 64u; it++) {
+            let mid = 0.5 * (lo + hi);
+            if (mid <= lo || mid >= hi) {
+                break;
+            }
+            var f = 0.0;
+            for (var j = lane; j < n; j += WG) {
+                let d = max(n_w[base + j] * half - mid, 0.0);
+                f += select(d * d, d, sparse);
+            }
+            if (sum_f(f) >= 1.0) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        // The support is {x > lo}; τ exactly from it.
+        var s = 0.0;
+        var c = 0u;
+        for (var j = lane; j < n; j += WG) {
+            let x = n_w[base + j] * half;
+            if (x > lo) {
+                s += x;
+                c += 1u;
+            }
+        }
+        let size = f32(sum_u(c));
+        let mean = sum_f(s) / size;
+        var tau = 0.0;
+        if (sparse) {
+            tau = (mean * size - 1.0) / size;
+        } else {
+            var ss = 0.0;
+            for (var j = lane; j < n; j += WG) {
+                let x = n_w[base + j] * half;
+                if (x > lo) {
+                    ss += (x - mean) * (x - mean);
+                }
+            }
+            tau = mean - sqrt(max((1.0 - sum_f(ss)) / size, 0.0));
+        }
+        for (var j = lane; j < n; j += WG) {
+            let d = max(n_w[base + j] * half - tau, 0.0);
+            n_w[base + j] = select(d * d, d, sparse);
+        }
+    }
+
+    if (p.stats != 0u && p.normalizer == NORM_SOFTMAX) {
+        if (lane == 0u) {
+            n_entropy[h * p.seq_q + i] = softmax_entropy;
+        }
+    } else if (p.stats != 0u) {
+        var e = 0.0;
+        for (var j = lane; j < n; j += WG) {
+            let w = n_w[base + j];
+            if (w > 0.0) {
+                e -= w * log(w);
+            }
+        }
+        let total = sum_f(e);
+        if (lane == 0u) {
+            n_entropy[h * p.seq_q + i] = total;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// coverage: c[h, j] = Σ_i w[h, i, j], summed in row order as the CPU does.
+// Dispatch (⌈seq_k/64⌉, heads).
+
+@group(0) @binding(1) var<storage, read> cv_w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> cv_out: array<f32>; // [heads, seq_k]
+
+@compute @workgroup_size(64)
+fn coverage(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = gid.x;
+    let h = gid.y;
+    if (j >= p.seq_k) {
+        return;
+    }
+    var s = 0.0;
+    for (var i = 0u; i < p.seq_q; i++) {
+        s += cv_w[(h * p.seq_q + i) * p.seq_k + j];
+    }
+    cv_out[h * p.seq_k + j] = s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// dropout, in place: weight (h, i, j) is kept when its hash draws u ≥ p, and then scaled by
+// 1/(1−p). The hash is PCG (Jarzynski & Olano 2020), nested as in src/attention/dropout.rs.
+// Dispatch (⌈seq_k/64⌉, seq_q, heads).
+
+@group(0) @binding(1) var<storage, read_write> dr_w: array<f32>;
+
+fn pcg(v: u32) -> u32 {
+    let state = v * 747796405u + 2891336453u;
+    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+    return (word >> 22u) ^ word;
+}
+
+fn drop_uniform(seed: u32, h: u32, i: u32, j: u32) -> f32 {
+    let x = pcg(j + pcg(i + pcg(h + pcg(seed))));
+    return f32(x >> 8u) * (1.0 / 16777216.0);
+}
+
+@compute @workgroup_size(64)
+fn dropout(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = gid.x;
+    let i = gid.y;
+    let h = gid.z;
+    if (j >= p.seq_k) {
+        return;
+    }
+    let idx = (h * p.seq_q + i) * p.seq_k + j;
+    let kept = drop_uniform(p.seed, h, i, j) >= p.drop_p;
+    dr_w[idx] = select(0.0, dr_w[idx] * p.drop_scale, kept);
+}
+
+// ---------------------------------------------------------------------------------------------
+// output: o[h, i, c] = Σ_j w[h, i, j] · v[h, j, c], one invocation per (i, c), with 16×16 tiles
+// of weights and values in workgroup memory; j is summed in order, as on the CPU.
+// Dispatch (⌈head_dim/16⌉, ⌈seq_q/16⌉, heads).
+
+@group(0) @binding(1) var<storage, read> o_w: array<f32>;
+@group(0) @binding(2) var<storage, read> o_v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> o_out: array<f32>;
+
+var<workgroup> tw: array<array<f32, 16>, 16>; // [row i, key j]
+var<workgroup> tv: array<array<f32, 16>, 16>; // [key j, dimension c]
+
+@compute @workgroup_size(16, 16)
+fn output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let h = wg.z;
+    let i = wg.y * T + lid.y;
+    let c = wg.x * T + lid.x;
+    var acc = 0.0;
+    for (var j0 = 0u; j0 < p.seq_k; j0 += T) {
+        let jw = j0 + lid.x;
+        var w = 0.0;
+        if (i < p.seq_q && jw < p.seq_k) {
+            w = o_w[(h * p.seq_q + i) * p.seq_k + jw];
+        }
+        tw[lid.y][lid.x] = w;
+        let jv = j0 + lid.y;
+        var v = 0.0;
+        if (jv < p.seq_k && c < p.head_dim) {
+            v = o_v[p.v_off + h * p.v_hs + jv * p.v_rs + c];
+        }
+        tv[lid.y][lid.x] = v;
+        workgroupBarrier();
+        let n = min(T, p.seq_k - j0);
+        for (var t = 0u; t < n; t++) {
+            acc += tw[lid.y][t] * tv[t][lid.x];
+        }
+        workgroupBarrier();
+    }
+    if (i < p.seq_q && c < p.head_dim) {
+        o_out[p.o_off + h * p.o_hs + i * p.o_rs + c] = acc;
+    }
+}
