@@ -78,13 +78,15 @@ def main():
         saliency, maps = outs[0], np.stack([m[0] for m in outs[1:]])  # [12, 6, T, T]
         t = maps.shape[-1]
         rows = np.concatenate([[0], np.sort(rng.choice(np.arange(1, t), ROWS, replace=False))]).astype(np.int32)
+        tensors = {
+            "image": img,
+            "rows": rows,
+            "attention": maps[:, :, rows, :].astype(np.float16),
+            "saliency": saliency[0, 0].astype(np.float16),
+        }
+        # safetensors writes the raw buffer: fancy indexing can leave non-C-ordered strides.
         save_file(
-            {
-                "image": img,
-                "rows": rows,
-                "attention": maps[:, :, rows, :].astype(np.float16),
-                "saliency": saliency[0, 0].astype(np.float16),
-            },
+            {k: np.ascontiguousarray(v) for k, v in tensors.items()},
             os.path.join(OUT, f"{name}.safetensors"),
             metadata={"source": f"skimage.data.{name}", "width": str(w), "height": str(h)},
         )

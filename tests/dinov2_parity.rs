@@ -144,9 +144,10 @@ fn tiny_model_gpu_equals_cpu() {
     let mut mg = Dinov2::load(&mut g, Dinov2Weights::from_bytes(bytes).unwrap()).unwrap();
     let a = pollster::block_on(mc.run_image(&mut cpu, &rgba, w, h)).unwrap();
     let b = pollster::block_on(mg.run_image(&mut g, &rgba, w, h)).unwrap();
-    assert_eq!((a.grid_w, a.grid_h, a.tokens), (5, 3, 16));
-    assert_eq!(a.attention.len(), 2 * 2 * 16 * 16);
-    for row in a.attention.chunks_exact(16) {
+    // 70×42 → 224×134 → cropped to 224×126: 16 × 9 patches.
+    assert_eq!((a.grid_w, a.grid_h, a.tokens), (16, 9, 145));
+    assert_eq!(a.attention.len(), 2 * 2 * 145 * 145);
+    for row in a.attention.chunks_exact(145) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
     let (max, _) = diff(&a.attention, &b.attention);
@@ -164,3 +165,4 @@ fn bad_images_are_errors_not_panics() {
         assert!(matches!(err, Error::Image(_)), "{err}");
     }
 }
+
