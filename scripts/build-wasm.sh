@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=wasm32-unknown-unknown
-PROFILE=${PROFILE:-release}
+PROFILE=${PROFILE:-wasm}
 say() { printf '\033[1m[build-wasm]\033[0m %s\n' "$*"; }
 
 route=""
