@@ -142,7 +142,7 @@ export default {
     assert.equal(await page.locator('#backend').textContent(), expectBackend);
     assert.match(await page.locator('#timing').textContent(), /\d+\.\d ms per forward/);
     assert.match(await page.locator('#text-info').textContent(), new RegExp(`13 tokens · .* on ${expectBackend}`));
-    assert.equal(await page.locator('#text-modelview canvas').count(), 72);
+    await page.waitForFunction(() => document.querySelectorAll('#text-modelview canvas').length === 72);
     assert.equal(await page.locator('#text-headview').getAttribute('data-tokens'), '13');
     assert.equal(await page.locator('#text-error').textContent(), '');
   },

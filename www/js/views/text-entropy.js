@@ -11,7 +11,7 @@ export function entropyView(root, onPick) {
   const caption = document.createElement('p');
   caption.className = 'muted';
   root.append(canvas, caption);
-  let last = null;
+  let last = null, cache = null;
 
   canvas.onclick = (e) => {
     if (!last) return;
@@ -25,10 +25,15 @@ export function entropyView(root, onPick) {
     draw(v) {
       const { r, keep, layer, head } = v;
       const m = keep.length, max = Math.log(Math.max(m, 2));
-      const ent = new Float32Array(r.layers * r.heads);
-      for (let l = 0; l < r.layers; l++) {
-        for (let h = 0; h < r.heads; h++) ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), m);
+      // Every map is read once per result (and visible set); layer/head picks reuse the numbers.
+      if (cache?.r !== r || cache.keep !== keep) {
+        const ent = new Float32Array(r.layers * r.heads);
+        for (let l = 0; l < r.layers; l++) {
+          for (let h = 0; h < r.heads; h++) ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), m);
+        }
+        cache = { r, keep, ent };
       }
+      const { ent } = cache;
       last = { layers: r.layers, heads: r.heads, layer };
       const ctx = sharpCanvas(canvas, LABEL + r.heads * CELL + 4, BAR_H + 8 + r.layers * CELL + 16);
       ctx.font = '11px system-ui, sans-serif';

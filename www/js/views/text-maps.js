@@ -22,6 +22,8 @@ export function visible(tokens, hideSpecial) {
  */
 export function pickMap(r, layer, head, keep) {
   const n = r.tokens.length, m = keep.length, nn = n * n;
+  // One head over all tokens is already in place: a view, not a copy (callers only read it).
+  if (head !== 'mean' && m === n) return r.attention.subarray((layer * r.heads + head) * nn, (layer * r.heads + head + 1) * nn);
   const heads = head === 'mean' ? [...Array(r.heads).keys()] : [head];
   const out = new Float32Array(m * m);
   for (const h of heads) {

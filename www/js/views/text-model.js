@@ -1,9 +1,25 @@
 // Model view: every layer × head map as a thumbnail (rows = layers, columns = heads), one pixel
-// per cell scaled up without smoothing. Click a thumbnail to open that layer and head.
+// per cell scaled up without smoothing (long inputs max-pooled first). Click a thumbnail to open that layer and head.
 import { pickMap } from './text-maps.js';
 import { shade } from './heatmap.js';
 
 const THUMB = 56; // px per thumbnail
+const MAX_SIDE = 2 * THUMB; // longer inputs are max-pooled down to this many cells per side
+
+/** [m, m] → [s, s] by the max of each block, so peaks survive (s = m when small enough). */
+function pooled(map, m, s) {
+  if (s === m) return map;
+  const out = new Float32Array(s * s);
+  const bin = Int32Array.from({ length: m }, (_, i) => Math.floor((i * s) / m));
+  for (let i = 0; i < m; i++) {
+    const row = bin[i] * s;
+    for (let j = 0; j < m; j++) {
+      const p = map[i * m + j], k = row + bin[j];
+      if (p > out[k]) out[k] = p;
+    }
+  }
+  return out;
+}
 
 export function modelView(root, onPick) {
   root.classList.add('text-model');
@@ -36,12 +52,12 @@ export function modelView(root, onPick) {
     draw(v) {
       const { r, keep } = v;
       if (canvases.length !== r.layers * r.heads) build(r.layers, r.heads);
-      const m = Math.max(1, keep.length);
+      const m = keep.length, side = Math.max(1, Math.min(m, MAX_SIDE));
       for (let l = 0; l < r.layers; l++) {
         for (let h = 0; h < r.heads; h++) {
           const c = canvases[l * r.heads + h];
-          c.width = c.height = m;
-          const img = shade(pickMap(r, l, h, keep), m, m);
+          c.width = c.height = side;
+          const img = shade(pooled(pickMap(r, l, h, keep), m, side), side, side);
           c.getContext('2d').putImageData(img, 0, 0);
         }
       }

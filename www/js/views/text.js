@@ -84,17 +84,32 @@ export function mount(section, app) {
     if ([...select.options].some((o) => o.value === keep)) select.value = keep;
   }
 
-  /** Redraws the panels that depend on the chosen layer/head; `all` also the per-result ones. */
+  // The head view and the matrix draw at once; the panels that read all 72 maps (thumbnails,
+  // entropy, rollout) follow in a later task, so a long input never holds up typing, and a newer
+  // render supersedes a pending one.
+  let paint = 0, modelStale = false;
+  /** Redraws the panels for the chosen layer/head; `all` also the per-result ones. */
   function render(all) {
     const { r, shown } = state;
     if (!r) return;
     const v = { r, ...shown, layer: state.layer, head: state.head };
-    if (all) model.draw(v); else model.select(v.layer, v.head);
     head.draw(v);
     matrix.draw(pickMap(r, v.layer, v.head, v.keep), v.labels, v.labels);
-    entropy.draw(v);
-    rollout.draw(v);
     matrixRoot.dataset.view = `${v.layer},${v.head}`;
+    modelStale ||= all;
+    const mine = ++paint;
+    const later = [
+      () => {
+        if (modelStale) model.draw(v); else model.select(v.layer, v.head);
+        modelStale = false;
+      },
+      () => entropy.draw(v),
+      () => rollout.draw(v),
+      () => (section.dataset.painted = String(mine)),
+    ];
+    // One task each, so input events get in between them at n = 512.
+    const next = () => mine === paint && later.length && (later.shift()(), setTimeout(next, 0));
+    setTimeout(next, 0);
   }
 
   /** Opens a layer and head everywhere; `focusHeads` also shows just that head in the head view. */
