@@ -40,7 +40,10 @@ export function modelView(root, onPick) {
         c.dataset.head = String(h);
         c.title = `layer ${l + 1}, head ${h + 1}: click to open`;
         c.style.width = c.style.height = `${THUMB}px`;
+        c.tabIndex = 0;
+        c.setAttribute('role', 'button');
         c.onclick = () => onPick(l, h);
+        c.onkeydown = (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), onPick(l, h));
         canvases.push(c);
         grid.append(c);
       }
