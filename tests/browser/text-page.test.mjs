@@ -93,7 +93,7 @@ function installFake({ delayMs = 0, holdLoad = false, withRollout = false } = {}
       return { tokens, layers: L, heads: H, attention, embedding: new Float32Array(384), truncated };
     },
   };
-  // Plain rollout (mean over heads, residual): every cumulative R_l = Ã_l · R_{l−1}, [layers, n, n].
+  // Plain rollout (mean over heads, residual): R_L = Ã_L ⋯ Ã_1, [n, n], as pg.rollout returns it.
   if (withRollout) pg.rollout = async (maps, L, H, n, { residual, headFusion }) => {
     if (headFusion !== 'mean' || !residual) throw new Error('the stand-in rollout only does mean + residual');
     const out = new Float32Array(L * n * n);
@@ -107,7 +107,7 @@ function installFake({ delayMs = 0, holdLoad = false, withRollout = false } = {}
       else for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) r[i * n + j] += a[i * n + k] * prev[k * n + j];
       prev = r;
     }
-    return out;
+    return out.slice((L - 1) * n * n);
   };
   const app = {
     pg,

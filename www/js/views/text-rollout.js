@@ -1,5 +1,5 @@
 // Attention rollout (Abnar & Zuidema 2020) through the layers, computed by the playground
-// (`pg.rollout`, both backends) on the full maps; shown through the chosen layer as a heatmap.
+// (`pg.rollout`, both backends) on the full maps, through the chosen layer, as a heatmap.
 // Without pg.rollout in this build the panel stays disabled and says so.
 import { heatmap } from './heatmap.js';
 import { restrict } from './text-maps.js';
@@ -39,25 +39,24 @@ export function rolloutView(root, pg) {
     last = v;
     if (!available) return;
     const { r, keep, labels, layer } = v;
-    const n = r.tokens.length, key = `${fusion.value}/${residual.checked}`;
+    const n = r.tokens.length, nn = n * n, key = `${fusion.value}/${residual.checked}/${layer}`;
     const mine = ++token;
     try {
-      if (cache?.r !== r || cache.key !== key) {
-        const out = await pg.rollout(r.attention, r.layers, r.heads, n, { residual: residual.checked, headFusion: fusion.value });
-        cache = { r, key, maps: out };
+      if (cache?.r !== r) cache = { r, maps: new Map() };
+      if (!cache.maps.has(key)) {
+        // pg.rollout gives R_L of the layers it is given: pass layers 1..layer+1.
+        const out = await pg.rollout(r.attention.subarray(0, (layer + 1) * r.heads * nn), layer + 1, r.heads, n,
+          { residual: residual.checked, headFusion: fusion.value });
+        if (out.length !== nn && out.length !== (layer + 1) * nn) {
+          throw new Error(`pg.rollout returned ${out.length} values for ${n} × ${n} tokens`);
+        }
+        cache.maps.set(key, out.subarray(out.length - nn));
       }
       if (mine !== token) return; // a newer draw superseded this one
-      // Every cumulative product [layers, n, n], or only the last layer's [n, n].
-      const all = cache.maps, nn = n * n;
-      let upTo;
-      if (all.length === r.layers * nn) upTo = layer;
-      else if (all.length === nn) upTo = r.layers - 1;
-      else throw new Error(`pg.rollout returned ${all.length} values for ${r.layers} layers of ${n} × ${n}`);
-      const m = all.length === nn ? all : all.subarray(upTo * nn, (upTo + 1) * nn);
-      hm.draw(restrict(m, n, keep), labels, labels);
+      hm.draw(restrict(cache.maps.get(key), n, keep), labels, labels);
       root.dataset.state = 'ready';
-      root.dataset.layer = String(upTo);
-      note.textContent = `Rollout through layer ${upTo + 1}: ${fusion.value} over heads${residual.checked ? ', residual-aware' : ''}, ` +
+      root.dataset.layer = String(layer);
+      note.textContent = `Rollout through layer ${layer + 1}: ${fusion.value} over heads${residual.checked ? ', residual-aware' : ''}, ` +
         'rows renormalized; row i = how much each input token flows into token i.';
     } catch (e) {
       if (mine !== token) return;
