@@ -269,6 +269,18 @@ export default {
     assert.equal(await page.locator('#text-error').textContent(), '');
   },
 
+  async 'stand-in: empty text with [CLS]/[SEP] hidden leaves empty panels, no error'({ harness, assert }) {
+    const page = await openFake(harness, { withRollout: true });
+    await page.locator('#text-hide').check();
+    await page.locator('#text-input').fill('');
+    await waitForLabels(page, []);
+    await page.waitForFunction(() => document.getElementById('text-headview').dataset.tokens === '0');
+    await page.waitForFunction(() => document.getElementById('text-rollout').dataset.state === 'ready');
+    assert.equal(await page.locator('#text-error').textContent(), '');
+    await page.locator('#text-hide').uncheck();
+    await waitForLabels(page, ['[CLS]', '[SEP]']);
+  },
+
   async 'stand-in: rollout is disabled without pg.rollout, drawn with it'({ harness, assert }) {
     let page = await openFake(harness);
     assert.equal(await page.locator('#text-rollout').getAttribute('data-state'), 'unavailable');
