@@ -5,8 +5,8 @@
 import { pickMap, headColor, sharpCanvas } from './text-maps.js';
 
 const ROW = 18; // px per token row
-const COL = 150; // px for each token column
-const GAP = 220; // px between the columns, where the lines go
+const COL = 120; // px for each token column
+const GAP = 170; // px between the columns, where the lines go
 const MIN_W = 0.01; // lines lighter than this are skipped: rows sum to 1, so at most 100 per row
 const LEVELS = 16; // opacity buckets: one path per (head, bucket) keeps big inputs fast
 
