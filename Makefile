@@ -67,3 +67,9 @@ bench-dense:
 	$(CARGO) run --release --bin bench_dense
 bench-dense-wasm:
 	./tools/wasm-bench/run.sh chromium
+
+# Attention kernels (every variant, unfused): native CPU and GPU time and GFLOP/s, seq 64…4096.
+BENCH_NATIVE += bench-kernels
+.PHONY: bench-kernels
+bench-kernels:
+	$(CARGO) run --release --bin bench_attention
