@@ -26,10 +26,14 @@ elif command -v rustup >/dev/null 2>&1; then
 fi
 
 export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128"
+# Where cargo really puts things (CARGO_TARGET_DIR, .cargo/config.toml or ./target).
+target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
+  | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target_dir=${target_dir:-${CARGO_TARGET_DIR:-target}}
 if [ "$route" = rustup ]; then
   say "route: rustup toolchain with the $TARGET target"
   cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib
-  out_dir=${CARGO_TARGET_DIR:-target}/$TARGET/$PROFILE
+  out_dir=$target_dir/$TARGET/$PROFILE
 else
   say "route: offline Debian rustc-web + rust-web-src (-Zbuild-std), target dir target/wasm-offline"
   for bin in /usr/bin/rustc /usr/bin/cargo; do
@@ -37,10 +41,10 @@ else
   done
   command -v wasm-ld >/dev/null || { say "ERROR: wasm-ld missing; run scripts/setup.sh (installs lld)"; exit 1; }
   # Debian's cargo must use Debian's rustc: keep rustup's shims out of the way.
-  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/wasm-offline \
+  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$target_dir/wasm-offline \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
     /usr/bin/cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib -Zbuild-std=std,panic_abort
-  out_dir=${CARGO_TARGET_DIR:-target}/wasm-offline/$TARGET/$PROFILE
+  out_dir=$target_dir/wasm-offline/$TARGET/$PROFILE
 fi
 
 wasm_in=$out_dir/attention_playground.wasm
