@@ -9,6 +9,7 @@
 mod attention;
 mod fetch;
 mod mechanisms;
+mod text;
 mod vision;
 
 use std::cell::{Cell, RefCell};
@@ -52,6 +53,8 @@ pub(crate) struct Shared {
     on_backend_change: RefCell<Option<js_sys::Function>>,
     /// The DINOv2 model, once `loadVisionModel` has run (see `vision.rs`).
     pub(crate) vision: RefCell<vision::VisionState>,
+    /// The MiniLM model, once `loadTextModel` has run (see `text.rs`).
+    pub(crate) text: RefCell<text::TextState>,
 }
 
 impl Shared {
@@ -109,6 +112,7 @@ impl Playground {
                 session: Mutex::new(session),
                 on_backend_change: RefCell::new(None),
                 vision: RefCell::default(),
+                text: RefCell::default(),
             }),
         })
     }
