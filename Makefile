@@ -73,3 +73,13 @@ BENCH_NATIVE += bench-kernels
 .PHONY: bench-kernels
 bench-kernels:
 	$(CARGO) run --release --bin bench_attention
+
+# Text (MiniLM): browser forward latency beside onnxruntime-web (the ONNX export runs here, not in
+# `make build`), and the native CPU/GPU forward latency.
+BENCH_BROWSER += bench-text-browser
+BENCH_NATIVE += bench-text
+.PHONY: bench-text-browser bench-text
+bench-text-browser:
+	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
+bench-text:
+	$(CARGO) run --release --bin bench_text
