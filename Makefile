@@ -80,3 +80,13 @@ BENCH_NATIVE += bench-flash
 .PHONY: bench-flash
 bench-flash:
 	$(CARGO) run --release --bin bench_flash -- --max-seq 16384 --reps 3
+
+# Text (MiniLM): browser forward latency beside onnxruntime-web (the ONNX export runs here, not in
+# `make build`), and the native CPU/GPU forward latency.
+BENCH_BROWSER += bench-text-browser
+BENCH_NATIVE += bench-text
+.PHONY: bench-text-browser bench-text
+bench-text-browser:
+	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
+bench-text:
+	$(CARGO) run --release --bin bench_text

@@ -8,10 +8,12 @@
 
 use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
 use crate::attention::{dropout, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
-use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout};
+use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout, Linear};
+use crate::cpu::dense;
 
-/// Query rows sharing one pass over the keys and values.
-const ROW_BLOCK: usize = 8;
+/// Query rows sharing one pass over the keys and values: enough that packing k and v for the
+/// matrix products (`dense::linear`) costs little beside them.
+const ROW_BLOCK: usize = 64;
 
 /// Computes one attention call. `args` must have passed `attention::check::check_args`.
 pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>> {
@@ -25,13 +27,14 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
     let mut coverage = spec.stats.then(|| vec![0.0f32; heads * seq_k]);
 
     let mut block = vec![0.0f32; ROW_BLOCK * seq_k]; // [ROW_BLOCK, seq_k] scores, then weights
-    let mut acc = vec![0.0f32; ROW_BLOCK * d]; // [ROW_BLOCK, d] outputs of the block
     let mut scratch = Scratch::default();
     for h in 0..heads {
         let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref());
         let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref());
         let vh = gather(args.v, &args.v_layout, h, seq_k, d, None);
         let scorer = Scorer::new(spec, &qh, &kh, d);
+        // Dot-product scores of a block are one matrix product q_block · kᵀ: [d, seq_k].
+        let k_t = matches!(spec.score, Score::Dot | Score::ScaledDot).then(|| transpose(&kh, seq_k, d));
         let bias = |i: usize, j: usize| match &spec.positions {
             Positions::Alibi => alibi_bias(slopes[h], i, j),
             Positions::RelativeBias(b) => b[relative_index(i, j, seq_k)],
@@ -39,7 +42,15 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         };
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
-            scorer.block(i0, rows, &mut block);
+            match &k_t {
+                Some(k_t) => {
+                    let q_block = qh[i0 * d..(i0 + rows) * d].to_vec();
+                    let s = dense::linear(&Linear::new(&q_block, rows, k_t, d, seq_k, None));
+                    let scale = if spec.score == Score::ScaledDot { scorer.scale } else { 1.0 };
+                    block[..rows * seq_k].iter_mut().zip(&s).for_each(|(b, &x)| *b = x * scale);
+                }
+                None => scorer.block(i0, rows, &mut block),
+            }
             for r in 0..rows {
                 let i = i0 + r;
                 let row = &mut block[r * seq_k..(r + 1) * seq_k];
@@ -64,18 +75,8 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
                     w[(h * seq_q + i) * seq_k..][..seq_k].copy_from_slice(row);
                 }
             }
-            // [rows, d] = [rows, seq_k] · [seq_k, d], skipping the zeros sparse normalizers leave.
-            acc.fill(0.0);
-            for (j, vj) in vh.chunks_exact(d).enumerate() {
-                for r in 0..rows {
-                    let w = block[r * seq_k + j];
-                    if w != 0.0 {
-                        for (a, &x) in acc[r * d..(r + 1) * d].iter_mut().zip(vj) {
-                            *a += w * x;
-                        }
-                    }
-                }
-            }
+            // [rows, d] = [rows, seq_k] · [seq_k, d].
+            let acc = dense::linear(&Linear::new(&block, rows, &vh, seq_k, d, None));
             let o = &args.out_layout;
             for r in 0..rows {
                 let start = o.offset + h * o.head_stride + (i0 + r) * o.row_stride;
@@ -97,6 +98,17 @@ fn gather(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, rope: 
         }
     }
     out
+}
+
+/// [rows, cols] → [cols, rows].
+fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0f32; rows * cols];
+    for (i, row) in x.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + i] = v;
+        }
+    }
+    t
 }
 
 /// Dot product with eight partial sums, which the compiler turns into SIMD lanes.

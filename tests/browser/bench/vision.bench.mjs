@@ -7,38 +7,16 @@
 //   node scripts/bench-browser.mjs tests/browser/bench/vision.bench.mjs   (or: make bench-vision-browser)
 //   WEBGPU=0 ...   CPU path and onnxruntime-web only
 //
-// onnxruntime-web is a pinned devDependency (npm ci); its files and the ONNX are copied under
-// www/models/ (ignored by git), so the page loads them from the same local server — no CDN.
-import { execSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// onnxruntime-web is a pinned devDependency; its files and the ONNX are copied under www/models/
+// (ignored by git), so the page loads them from the same local server — no CDN (see ./ort.mjs).
+import { ORT_VERSION, RUNS, prepareOrt } from './ort.mjs';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ORT_VERSION = '1.30.0';
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const GPU_RUNS = Number(process.env.GPU_RUNS ?? 1);
-
-function prepareOrt(log) {
-  const dist = join(ROOT, 'node_modules/onnxruntime-web/dist');
-  if (!existsSync(dist)) {
-    log(`installing the devDependencies (onnxruntime-web@${ORT_VERSION}): npm ci`);
-    execSync('npm ci --no-audit --no-fund', { cwd: ROOT, stdio: 'inherit' });
-  }
-  const out = join(ROOT, 'www/models/ort');
-  mkdirSync(out, { recursive: true });
-  for (const f of readdirSync(dist)) {
-    if (/^ort\.wasm\.min\.mjs$|^ort-wasm-simd-threaded\.(wasm|mjs)$/.test(f)) copyFileSync(join(dist, f), join(out, f));
-  }
-  const onnx = join(ROOT, '.cache/models/vit_s_focus.onnx');
-  if (!existsSync(onnx)) throw new Error(`${onnx} is missing: run make models`);
-  copyFileSync(onnx, join(ROOT, 'www/models/vit_s_focus.onnx'));
-}
 
 export default {
   name: 'vision-browser',
   async run({ harness, webgpu, log, record }) {
-    prepareOrt(log);
+    prepareOrt(log, [['.cache/models/vit_s_focus.onnx', 'vit_s_focus.onnx']]);
     const page = await harness();
     // The CPU path and onnxruntime-web run alternately in one page, so both see the same machine
     // load (this machine is shared); then the WebGPU path on its own.

@@ -1,0 +1,151 @@
+//! Native benchmark of the MiniLM forward (not a test): median wall-clock latency of
+//! `BertModel::forward` (tokens in, all 72 attention maps and the embedding read back) for
+//! n = 17, 128, 512 tokens, on the CPU backend and the GPU backend (Vulkan; Mesa llvmpipe here,
+//! where GPU figures are CPU figures).
+//!
+//!   cargo run --release --bin bench_text [-- --no-gpu] [-- --reps N] [-- --profile]
+//!
+//! `--profile` also splits the CPU forward by op (the CPU backend computes each op when it is
+//! called, so timing the calls is timing the work): where the time goes, for tuning.
+//!
+//! Needs www/models/minilm-l6-v2.safetensors (`make build`).
+
+use std::time::Instant;
+
+use attention_playground::attention::rollout::RolloutArgs;
+use attention_playground::backend::{Activation, AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear};
+use attention_playground::cpu::CpuBackend;
+use attention_playground::gpu::GpuBackend;
+use attention_playground::models::bert::BertModel;
+use attention_playground::weights::bert::BertWeights;
+use attention_playground::{Backend, Result};
+
+const WEIGHTS: &str = "www/models/minilm-l6-v2.safetensors";
+const SIZES: [usize; 3] = [17, 128, 512];
+
+/// Token ids of a plausible sentence of `n` tokens: [CLS] … [SEP], words from the vocabulary.
+fn ids(n: usize) -> Vec<u32> {
+    (0..n).map(|i| if i == 0 { 101 } else if i == n - 1 { 102 } else { 1996 + (i as u32 * 37) % 5000 }).collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median milliseconds of `reps` forwards of `n` tokens, after one warm-up.
+fn time<B: Backend>(b: &mut B, model: &BertModel<B>, n: usize, reps: usize) -> f64 {
+    let (ids, types) = (ids(n), vec![0u32; n]);
+    let mut run = || {
+        let start = Instant::now();
+        let out = pollster::block_on(model.forward(b, &ids, &types)).expect("forward");
+        assert_eq!(out.attention.len(), 72 * n * n);
+        start.elapsed().as_secs_f64() * 1e3
+    };
+    run();
+    median((0..reps).map(|_| run()).collect())
+}
+
+/// A backend that adds up the wall time of each kind of op it forwards to `inner`.
+struct Timed<B> {
+    inner: B,
+    /// (op, seconds), in first-seen order.
+    spent: Vec<(&'static str, f64)>,
+}
+
+impl<B> Timed<B> {
+    fn add<R>(&mut self, op: &'static str, f: impl FnOnce(&mut B) -> R) -> R {
+        let start = Instant::now();
+        let r = f(&mut self.inner);
+        let t = start.elapsed().as_secs_f64();
+        match self.spent.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, s)) => *s += t,
+            None => self.spent.push((op, t)),
+        }
+        r
+    }
+}
+
+impl<B: Backend> Backend for Timed<B> {
+    type Tensor = B::Tensor;
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+    fn upload(&mut self, data: &[f32]) -> Result<B::Tensor> {
+        self.add("upload", |b| b.upload(data))
+    }
+    fn len(&self, t: &B::Tensor) -> usize {
+        self.inner.len(t)
+    }
+    fn linear(&mut self, op: &Linear<'_, B::Tensor>) -> Result<B::Tensor> {
+        let name = match (op.activation, op.out_dim) {
+            (Activation::Gelu, _) => "linear FFN up + GELU",
+            (_, o) if o == 3 * op.in_dim => "linear QKV",
+            (_, o) if o < op.in_dim => "linear FFN down",
+            _ => "linear attention out",
+        };
+        self.add(name, |b| b.linear(op))
+    }
+    fn layer_norm(&mut self, op: &LayerNorm<'_, B::Tensor>) -> Result<B::Tensor> {
+        self.add("layer_norm", |b| b.layer_norm(op))
+    }
+    fn attention(&mut self, args: &AttentionArgs<'_, B::Tensor>) -> Result<AttentionOutput<B::Tensor>> {
+        self.add("attention (weights returned)", |b| b.attention(args))
+    }
+    fn rollout(&mut self, args: &RolloutArgs<'_, B::Tensor>) -> Result<B::Tensor> {
+        self.add("rollout", |b| b.rollout(args))
+    }
+    async fn read(&mut self, tensors: &[&B::Tensor]) -> Result<Vec<Vec<f32>>> {
+        let start = Instant::now();
+        let r = self.inner.read(tensors).await;
+        self.spent.push(("read", start.elapsed().as_secs_f64()));
+        r
+    }
+}
+
+/// One CPU forward of each size, split by op.
+fn profile(weights: &BertWeights) {
+    let mut b = Timed { inner: CpuBackend::new(), spent: vec![] };
+    let model = BertModel::load(&mut b, weights).expect("load on the CPU");
+    for n in SIZES {
+        b.spent.clear();
+        let start = Instant::now();
+        pollster::block_on(model.forward(&mut b, &ids(n), &vec![0; n])).expect("forward");
+        let total = start.elapsed().as_secs_f64();
+        println!("  cpu n={n} profile ({:.1} ms):", total * 1e3);
+        for (op, t) in &b.spent {
+            println!("    {op:<30} {:8.1} ms {:5.1}%", t * 1e3, 100.0 * t / total);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let no_gpu = args.iter().any(|a| a == "--no-gpu");
+    let reps = args.iter().position(|a| a == "--reps").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let bytes = std::fs::read(WEIGHTS).unwrap_or_else(|e| panic!("{WEIGHTS}: {e} (run `make build`)"));
+    let weights = BertWeights::from_web(bytes).expect("the converted weights load");
+
+    if args.iter().any(|a| a == "--profile") {
+        profile(&weights);
+    }
+    println!("MiniLM-L6 forward, all 72 maps + embedding read back; median of {reps} (ms)");
+    let mut cpu = CpuBackend::new();
+    let model = BertModel::load(&mut cpu, &weights).expect("load on the CPU");
+    for n in SIZES {
+        println!("  cpu  n={n:>3}: {:9.1}", time(&mut cpu, &model, n, reps));
+    }
+    if no_gpu {
+        return;
+    }
+    match pollster::block_on(GpuBackend::new()) {
+        Ok(mut gpu) => {
+            let name = gpu.context().adapter_name.clone();
+            let model = BertModel::load(&mut gpu, &weights).expect("load on the GPU");
+            for n in SIZES {
+                println!("  gpu  n={n:>3}: {:9.1}   ({name})", time(&mut gpu, &model, n, reps));
+            }
+        }
+        Err(e) => println!("  gpu: skipped ({e})"),
+    }
+}

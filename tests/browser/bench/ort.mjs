@@ -1,0 +1,63 @@
+// onnxruntime-web beside our engine in the browser benches: its wasm build (a devDependency,
+// pinned in package.json) and the ONNX files are copied under www/models/ (ignored by git) so the
+// page loads them from the same local server — no CDN. Used by vision.bench.mjs and text.bench.mjs.
+import { execSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const ORT_VERSION = '1.30.0';
+export const ORT_LABEL = `onnxruntime-web ${ORT_VERSION} (wasm, 1 thread)`;
+export const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+/**
+ * Makes onnxruntime-web and `models` (pairs [path under the repo root, file name]) loadable from
+ * the page as `models/ort/…` and `models/<name>`. Installs the pinned package if it is missing.
+ */
+export function prepareOrt(log, models) {
+  const dist = join(ROOT, 'node_modules/onnxruntime-web/dist');
+  if (!existsSync(dist)) {
+    log(`installing onnxruntime-web@${ORT_VERSION} (npm install --no-save)`);
+    execSync(`npm install --no-save --no-audit --no-fund onnxruntime-web@${ORT_VERSION}`, { cwd: ROOT, stdio: 'inherit' });
+  }
+  const out = join(ROOT, 'www/models/ort');
+  mkdirSync(out, { recursive: true });
+  for (const f of readdirSync(dist)) {
+    if (/^ort\.wasm\.min\.mjs$|^ort-wasm-simd-threaded\.(wasm|mjs)$/.test(f)) copyFileSync(join(dist, f), join(out, f));
+  }
+  for (const [src, name] of models) {
+    const from = join(ROOT, src);
+    if (!existsSync(from)) throw new Error(`${from} is missing: run make models`);
+    copyFileSync(from, join(ROOT, 'www/models', name));
+  }
+}
+
+/** Median of an array of numbers, as a function source the page can `eval` too. */
+export const MEDIAN = '(times) => [...times].sort((a, b) => a - b)[times.length >> 1]';
+export const median = eval(MEDIAN);
+
+/**
+ * Times onnxruntime-web (wasm backend, 1 thread) on `models/<model>` in `page`: one warm-up run,
+ * then `runs` timed runs. `feeds` is the source of a function `(ort, args) => feeds` run in the
+ * page. Returns { ms (median), times }.
+ */
+export async function timeOrt(page, { model, feeds, args = null, runs = RUNS }) {
+  return page.evaluate(async ({ model, feeds, args, runs, median }) => {
+    const ort = await import('./models/ort/ort.wasm.min.mjs');
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.wasmPaths = new URL('./models/ort/', location.href).href;
+    window.ortSessions ??= {};
+    window.ortSessions[model] ??= await ort.InferenceSession.create(`./models/${model}`, { executionProviders: ['wasm'] });
+    const session = window.ortSessions[model];
+    const input = eval(feeds)(ort, args);
+    await session.run(input); // warm-up
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await session.run(input);
+      times.push(performance.now() - t);
+    }
+    return { ms: eval(median)(times), times };
+  }, { model, feeds, args, runs, median: MEDIAN });
+}

@@ -1,0 +1,90 @@
+// all-MiniLM-L6-v2 forward latency in the page for n = 17, 128, 512 tokens: ours (pg.runText:
+// tokenize, all 6 layers, every one of the 72 attention maps and the embedding returned) per
+// backend, beside onnxruntime-web 1.30 (wasm backend, 1 thread) on an ONNX export of the same
+// weights (scripts/export-minilm-onnx.py; it returns only the last hidden state). Same token ids
+// for both. Median of BENCH_RUNS (5) runs after one warm-up.
+//
+//   node scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs     (or: make bench-text-browser)
+//
+// SwiftShader (WebGPU here) is a CPU emulation of a GPU and needs minutes per 512-token forward,
+// so the WebGPU rows cover BENCH_GPU_SIZES (default 17,128) with BENCH_GPU_RUNS (default 2) runs.
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { MEDIAN, ORT_LABEL, ROOT, RUNS, prepareOrt, timeOrt } from './ort.mjs';
+
+const SIZES = [17, 128, 512];
+const GPU_SIZES = (process.env.BENCH_GPU_SIZES ?? '17,128').split(',').map(Number);
+const GPU_RUNS = Number(process.env.BENCH_GPU_RUNS ?? 2);
+const ONNX = '.cache/models/minilm.onnx';
+
+/** Exports the ONNX once (PYREF_VENV's python if set, else python3 with torch + transformers). */
+function exportOnnx(log) {
+  if (existsSync(join(ROOT, ONNX))) return;
+  const python = process.env.PYREF_VENV ? join(process.env.PYREF_VENV, 'bin/python') : 'python3';
+  log(`exporting ${ONNX} with ${python} scripts/export-minilm-onnx.py`);
+  execFileSync(python, ['scripts/export-minilm-onnx.py', ONNX], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** Text of exactly n tokens with [CLS]/[SEP]: single-token words (content does not change the cost). */
+const textOf = (n) => Array.from({ length: n - 2 }, (_, i) => ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog'][i % 8]).join(' ');
+
+/** Median wall time of `pg.runText` (and of its own `ms`, the forward alone) on `backend`. */
+async function timeOurs(page, backend, n, runs) {
+  const r = await page.evaluate(async ({ backend, text, runs, median }) => {
+    window.pgs ??= {};
+    if (!window.pgs[backend]) {
+      const manifest = await (await fetch('models/manifest.json')).json();
+      const pg = await window.ap.Playground.create({ backend });
+      await pg.loadTextModel(`models/${manifest.text}`);
+      window.pgs[backend] = pg;
+    }
+    const pg = window.pgs[backend];
+    const first = await pg.runText(text); // warm-up
+    const times = [], forward = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      const r = await pg.runText(text);
+      times.push(performance.now() - t);
+      forward.push(r.ms);
+    }
+    return { backend: pg.backend, tokens: first.tokens.length, maps: first.attention.length, ids: Array.from(first.ids), ms: eval(median)(times), forward: eval(median)(forward), times };
+  }, { backend, text: textOf(n), runs, median: MEDIAN });
+  if (r.tokens !== n || r.maps !== 72 * n * n) throw new Error(`n=${n}: got ${r.tokens} tokens, ${r.maps} map values`);
+  return r;
+}
+
+const FEEDS = `(ort, ids) => {
+  const shape = [1, ids.length];
+  return {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), shape),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(ids.length).fill(1n), shape),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.length), shape),
+  };
+}`;
+
+export default {
+  name: 'text-browser',
+  async run({ harness, webgpu, log, record }) {
+    exportOnnx(log);
+    prepareOrt(log, [[ONNX, 'minilm.onnx']]);
+    const page = await harness();
+    const times = (r) => r.times.map((t) => t.toFixed(0)).join(', ');
+    // CPU path and onnxruntime-web one size after the other, so both see the same machine load.
+    for (const n of SIZES) {
+      const r = await timeOurs(page, 'cpu', n, RUNS);
+      log(`ours cpu n=${n}: ${r.ms.toFixed(1)} ms median (${times(r)}); forward alone ${r.forward.toFixed(1)} ms`);
+      record({ engine: 'attention-playground (cpu)', tokens: n, 'ms (median)': +r.ms.toFixed(1), runs: RUNS, returns: '72 maps + embedding' });
+      const o = await timeOrt(page, { model: 'minilm.onnx', args: r.ids, feeds: FEEDS });
+      const ratio = r.ms / o.ms;
+      log(`${ORT_LABEL} n=${n}: ${o.ms.toFixed(1)} ms median (${times(o)}); ours / ort = ${ratio.toFixed(2)}`);
+      record({ engine: ORT_LABEL, tokens: n, 'ms (median)': +o.ms.toFixed(1), runs: RUNS, returns: 'last hidden state only', 'ours cpu / ort': +ratio.toFixed(2) });
+    }
+    if (!webgpu) return;
+    for (const n of GPU_SIZES) {
+      const r = await timeOurs(page, 'webgpu', n, GPU_RUNS);
+      log(`ours ${r.backend} n=${n}: ${r.ms.toFixed(1)} ms median (${times(r)}); forward alone ${r.forward.toFixed(1)} ms`);
+      record({ engine: `attention-playground (${r.backend}, SwiftShader)`, tokens: n, 'ms (median)': +r.ms.toFixed(1), runs: GPU_RUNS, returns: '72 maps + embedding' });
+    }
+  },
+};
