@@ -225,8 +225,9 @@ fn scores_additive(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 const WG: u32 = 64u;
 // Marks masked entries in place during normalize: the lowest finite f32, which later passes map to
-// weight 0 (an infinity cannot be written as a WGSL constant).
-const MASKED: f32 = -0x1.fffffep+127f;  // f32::MIN, written exactly: Tint rejects a decimal that rounds past it
+// weight 0 (an infinity cannot be written as a WGSL constant). Written in hex, exactly: Chrome's
+// Tint rejects the decimal -3.40282347e+38, which lies just beyond the f32 range before rounding.
+const MASKED: f32 = -0x1.fffffep+127f;
 
 @group(0) @binding(1) var<storage, read_write> n_w: array<f32>;       // [heads, seq_q, seq_k]
 @group(0) @binding(2) var<storage, read_write> n_entropy: array<f32>; // [heads, seq_q]

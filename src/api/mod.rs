@@ -8,6 +8,8 @@
 
 mod attention;
 mod fetch;
+mod mechanisms;
+mod text;
 mod vision;
 
 use std::cell::{Cell, RefCell};
@@ -51,6 +53,8 @@ pub(crate) struct Shared {
     on_backend_change: RefCell<Option<js_sys::Function>>,
     /// The DINOv2 model, once `loadVisionModel` has run (see `vision.rs`).
     pub(crate) vision: RefCell<vision::VisionState>,
+    /// The MiniLM model, once `loadTextModel` has run (see `text.rs`).
+    pub(crate) text: RefCell<text::TextState>,
 }
 
 impl Shared {
@@ -108,6 +112,7 @@ impl Playground {
                 session: Mutex::new(session),
                 on_backend_change: RefCell::new(None),
                 vision: RefCell::default(),
+                text: RefCell::default(),
             }),
         })
     }

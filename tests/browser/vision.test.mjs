@@ -7,28 +7,14 @@
 // machine, so the WebGPU browser runs one fixture on the GPU (224², square); the non-square one
 // runs there after a simulated device loss, i.e. on the CPU the instance falls back to. Both
 // fixtures run on the native GPU backend (llvmpipe) in tests/dinov2_parity.rs.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readSafetensors } from './safetensors.mjs';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/vision/', import.meta.url));
 
-function f16(bits) {
-  const s = bits & 0x8000 ? -1 : 1, e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** Reads a fixture written by scripts/make-vision-fixtures.py (safetensors). */
 function fixture(name) {
-  const buf = readFileSync(`${FIXTURES}${name}.safetensors`);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const data = (key) => {
-    const [a, b] = header[key].data_offsets;
-    return buf.subarray(8 + n + a, 8 + n + b);
-  };
-  const halfs = (key) => { const d = data(key); return Array.from({ length: d.length / 2 }, (_, i) => f16(d.readUInt16LE(2 * i))); };
+  const { header, data, halfs } = readSafetensors(`${FIXTURES}${name}.safetensors`);
   const [height, width] = header.image.shape;
   const rgb = data('image');
   const rgba = new Array(width * height * 4);
