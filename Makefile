@@ -54,9 +54,13 @@ clean:
 BENCH_BROWSER += bench-vision-browser
 bench-vision-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/vision.bench.mjs
+# The same comparison in process CPU time (node/V8), steady on a loaded machine.
+BENCH_BROWSER += bench-vision-cputime
+bench-vision-cputime:
+	$(NODE) tests/browser/bench/vision-cputime.mjs
 vision-fixtures: models
 	python3 scripts/make-vision-fixtures.py
-.PHONY: bench-vision-browser vision-fixtures
+.PHONY: bench-vision-browser bench-vision-cputime vision-fixtures
 
 # Dense ops (linear, layer_norm): native CPU/GPU GFLOP/s, and the wasm SIMD128 CPU path in
 # headless Chromium (tools/wasm-bench builds its own small wasm module).
