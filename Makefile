@@ -83,3 +83,10 @@ bench-text-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
 bench-text:
 	$(CARGO) run --release --bin bench_text
+
+# Fused ("flash") vs unfused attention, seq 256…16384, 8 heads × headDim 64, CPU and native GPU:
+# time, GFLOP/s, memory (on a software Vulkan the GPU rows stop at 2048; see src/bin/bench_flash.rs).
+BENCH_NATIVE += bench-flash
+.PHONY: bench-flash
+bench-flash:
+	$(CARGO) run --release --bin bench_flash -- --max-seq 16384 --reps 3

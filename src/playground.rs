@@ -9,6 +9,8 @@ use crate::ensure;
 use crate::error::{Error, Result};
 use crate::gpu::GpuBackend;
 
+pub mod mechanisms;
+
 /// What `Playground.create({ backend })` asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendChoice {
@@ -167,7 +169,13 @@ pub async fn run_attention<B: Backend>(backend: &mut B, req: &AttentionRequest) 
         out_layout: HeadLayout::head_major(seq_q, head_dim),
         spec: &req.spec,
     })?;
-    let mut wanted = vec![&out.output];
+    read_attention(backend, &out.output, &out).await
+}
+
+/// Reads `output` and whatever else `out` holds (weights, entropy, coverage) in one readback.
+/// `output` is `out.output` for plain attention, or a projection of it (multi-head).
+pub async fn read_attention<B: Backend>(backend: &mut B, output: &B::Tensor, out: &crate::backend::AttentionOutput<B::Tensor>) -> Result<AttentionResult> {
+    let mut wanted = vec![output];
     wanted.extend(out.weights.iter().chain(&out.entropy).chain(&out.coverage));
     let mut read = backend.read(&wanted).await?.into_iter();
     let output = read.next().ok_or_else(|| crate::invalid!("the backend returned no output"))?;

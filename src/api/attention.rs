@@ -55,10 +55,10 @@ export interface AttentionResult {
 }
 "#;
 
-const ATTENTION_KEYS: &[&str] = &[
-    "q", "k", "v", "heads", "seqQ", "seqK", "headDim", "score", "additive", "temperature", "normalizer", "mask",
-    "positions", "dropout", "stats", "returnWeights",
-];
+/// Options that say what an attention call computes (shared by `attention` and `multiHead`).
+pub(crate) const SPEC_KEYS: &[&str] =
+    &["score", "additive", "temperature", "normalizer", "mask", "positions", "dropout", "stats", "returnWeights"];
+const OPERAND_KEYS: &[&str] = &["q", "k", "v", "heads", "seqQ", "seqK", "headDim"];
 
 #[derive(Deserialize, Default)]
 struct CreateOptions {
@@ -80,15 +80,15 @@ pub(crate) fn js_field(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
+pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn absent(v: &JsValue) -> bool {
+pub(crate) fn absent(v: &JsValue) -> bool {
     v.is_undefined() || v.is_null()
 }
 
-fn describe(v: &JsValue) -> String {
+pub(crate) fn describe(v: &JsValue) -> String {
     if let Some(s) = v.as_string() {
         format!("'{s}'")
     } else if let Some(n) = v.as_f64() {
@@ -101,14 +101,14 @@ fn describe(v: &JsValue) -> String {
 }
 
 /// A whole number ≥ `min` (JS numbers are f64).
-fn count(v: &JsValue, name: &str, min: usize) -> Result<usize> {
+pub(crate) fn count(v: &JsValue, name: &str, min: usize) -> Result<usize> {
     match v.as_f64() {
         Some(n) if n.fract() == 0.0 && n >= min as f64 && n < (1u64 << 31) as f64 => Ok(n as usize),
         _ => Err(invalid!("{name} must be a whole number ≥ {min}, got {}", describe(v))),
     }
 }
 
-fn required_count(obj: &JsValue, key: &str) -> Result<usize> {
+pub(crate) fn required_count(obj: &JsValue, key: &str) -> Result<usize> {
     let v = get(obj, key);
     if absent(&v) {
         return Err(invalid!("{key} is required (a whole number ≥ 1)"));
@@ -116,12 +116,12 @@ fn required_count(obj: &JsValue, key: &str) -> Result<usize> {
     count(&v, key, 1)
 }
 
-fn number(v: &JsValue, name: &str) -> Result<f64> {
+pub(crate) fn number(v: &JsValue, name: &str) -> Result<f64> {
     v.as_f64().ok_or_else(|| invalid!("{name} must be a number, got {}", describe(v)))
 }
 
 /// A Float32Array, or a plain array of numbers.
-fn floats(v: &JsValue, name: &str) -> Result<Vec<f32>> {
+pub(crate) fn floats(v: &JsValue, name: &str) -> Result<Vec<f32>> {
     if let Some(a) = v.dyn_ref::<Float32Array>() {
         return Ok(a.to_vec());
     }
@@ -146,7 +146,7 @@ fn name_of(v: &JsValue, key: &str, default: &'static str) -> Result<String> {
 }
 
 /// Keys of an option object, rejecting any not in `known` (a typo should not pass silently).
-fn check_keys(obj: &JsValue, what: &str, known: &[&str]) -> Result<()> {
+pub(crate) fn check_keys(obj: &JsValue, what: &str, known: &[&str]) -> Result<()> {
     let Some(o) = obj.dyn_ref::<Object>() else {
         return Err(invalid!("{what} must be an object, got {}", describe(obj)));
     };
@@ -239,23 +239,17 @@ fn parse_dropout(v: &JsValue) -> Result<Option<Dropout>> {
     Ok(Some(Dropout { p, seed }))
 }
 
-fn flag(v: &JsValue, name: &str, default: bool) -> Result<bool> {
+pub(crate) fn flag(v: &JsValue, name: &str, default: bool) -> Result<bool> {
     if absent(v) {
         return Ok(default);
     }
     v.as_bool().ok_or_else(|| invalid!("{name} must be true or false, got {}", describe(v)))
 }
 
-pub(crate) fn parse_request(opts: &JsValue) -> Result<AttentionRequest> {
-    check_keys(opts, "attention options", ATTENTION_KEYS)?;
-    let dims = AttentionDims {
-        heads: required_count(opts, "heads")?,
-        seq_q: required_count(opts, "seqQ")?,
-        seq_k: required_count(opts, "seqK")?,
-        head_dim: required_count(opts, "headDim")?,
-    };
+/// The spec part of an option object (score … returnWeights); keys are checked by the caller.
+pub(crate) fn parse_spec(opts: &JsValue) -> Result<AttentionSpec> {
     let temperature = get(opts, "temperature");
-    let spec = AttentionSpec {
+    Ok(AttentionSpec {
         score: parse_score(opts)?,
         temperature: if absent(&temperature) { 1.0 } else { number(&temperature, "temperature")? as f32 },
         normalizer: parse_normalizer(&get(opts, "normalizer"))?,
@@ -264,13 +258,24 @@ pub(crate) fn parse_request(opts: &JsValue) -> Result<AttentionRequest> {
         dropout: parse_dropout(&get(opts, "dropout"))?,
         stats: flag(&get(opts, "stats"), "stats", false)?,
         return_weights: flag(&get(opts, "returnWeights"), "returnWeights", true)?,
+    })
+}
+
+pub(crate) fn parse_request(opts: &JsValue) -> Result<AttentionRequest> {
+    let known: Vec<&str> = OPERAND_KEYS.iter().chain(SPEC_KEYS).copied().collect();
+    check_keys(opts, "attention options", &known)?;
+    let dims = AttentionDims {
+        heads: required_count(opts, "heads")?,
+        seq_q: required_count(opts, "seqQ")?,
+        seq_k: required_count(opts, "seqK")?,
+        head_dim: required_count(opts, "headDim")?,
     };
     let req = AttentionRequest {
         dims,
         q: floats(&get(opts, "q"), "q")?,
         k: floats(&get(opts, "k"), "k")?,
         v: floats(&get(opts, "v"), "v")?,
-        spec,
+        spec: parse_spec(opts)?,
     };
     req.validate()?;
     Ok(req)

@@ -8,6 +8,7 @@
 
 mod attention;
 mod fetch;
+mod mechanisms;
 mod text;
 mod vision;
 

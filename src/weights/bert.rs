@@ -4,17 +4,19 @@
 //! Web file layout (names mirror HF's module tree; linear weights are stored input-major
 //! [in, out] so the backends compute `x · w`; q, k, v are fused into one projection):
 //!
-//!     embeddings.word_embeddings.weight         [vocab, hidden]
-//!     embeddings.position_embeddings.weight     [max_positions, hidden]
-//!     embeddings.token_type_embeddings.weight   [type_vocab, hidden]
-//!     embeddings.LayerNorm.{weight,bias}        [hidden]
-//!     encoder.layer.N.attention.self.qkv.weight [hidden, 3·hidden]   (q | k | v columns)
-//!     encoder.layer.N.attention.self.qkv.bias   [3·hidden]
-//!     encoder.layer.N.attention.output.dense.{weight [hidden, hidden], bias}
-//!     encoder.layer.N.attention.output.LayerNorm.{weight,bias}
-//!     encoder.layer.N.intermediate.dense.{weight [hidden, intermediate], bias}
-//!     encoder.layer.N.output.dense.{weight [intermediate, hidden], bias}
-//!     encoder.layer.N.output.LayerNorm.{weight,bias}
+//! ```text
+//! embeddings.word_embeddings.weight         [vocab, hidden]
+//! embeddings.position_embeddings.weight     [max_positions, hidden]
+//! embeddings.token_type_embeddings.weight   [type_vocab, hidden]
+//! embeddings.LayerNorm.{weight,bias}        [hidden]
+//! encoder.layer.N.attention.self.qkv.weight [hidden, 3·hidden]   (q | k | v columns)
+//! encoder.layer.N.attention.self.qkv.bias   [3·hidden]
+//! encoder.layer.N.attention.output.dense.{weight [hidden, hidden], bias}
+//! encoder.layer.N.attention.output.LayerNorm.{weight,bias}
+//! encoder.layer.N.intermediate.dense.{weight [hidden, intermediate], bias}
+//! encoder.layer.N.output.dense.{weight [intermediate, hidden], bias}
+//! encoder.layer.N.output.LayerNorm.{weight,bias}
+//! ```
 //!
 //! Metadata: `config` (BertConfig as JSON) and `vocab` (the WordPiece vocabulary, one token a
 //! line, id = line number).

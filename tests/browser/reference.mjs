@@ -171,3 +171,113 @@ export function maxAbsDiff(a, b) {
   }
   return { diff, at };
 }
+
+// ---- Issue 5 helpers: dropout's hash, rollout, multi-head, the sinusoidal table ----
+
+/** PCG-RXS-M-XS hash of a 32-bit word, as src/attention/dropout.rs (wrapping u32 arithmetic). */
+export function pcg(v) {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** The uniform number in [0, 1) that decides weight (head, i, j)'s fate under `seed`. */
+export function dropoutUniform(seed, head, i, j) {
+  const h = pcg((j + pcg((i + pcg((head + pcg(seed >>> 0)) >>> 0)) >>> 0)) >>> 0);
+  return (h >>> 8) / 16777216;
+}
+
+/**
+ * attentionReference plus dropout { p, seed }: weights dropped where the hash's uniform < p, kept
+ * ones × 1/(1−p); the output uses the dropped weights; entropy and coverage stay those before dropout.
+ */
+export function attentionWithDropout(o) {
+  const ref = attentionReference(o);
+  if (!o.dropout) return ref;
+  const { heads, seqQ, seqK, headDim: d } = o;
+  const p = Math.fround(o.dropout.p);
+  const scale = Math.fround(1 / (1 - p));
+  const weights = ref.weights.map((w, n) => {
+    const j = n % seqK, i = Math.floor(n / seqK) % seqQ, h = Math.floor(n / (seqK * seqQ));
+    return dropoutUniform(o.dropout.seed, h, i, j) >= p ? w * scale : 0;
+  });
+  const output = new Array(heads * seqQ * d).fill(0);
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < seqQ; i++)
+      for (let j = 0; j < seqK; j++) {
+        const w = weights[(h * seqQ + i) * seqK + j];
+        for (let c = 0; c < d; c++) output[(h * seqQ + i) * d + c] += w * o.v[(h * seqK + j) * d + c];
+      }
+  return { ...ref, weights, output };
+}
+
+/** Attention rollout (Abnar & Zuidema 2020) of maps [layers, heads, seq, seq] → [seq, seq]. */
+export function rolloutReference(maps, layers, heads, seq, { residual = true, headFusion = 'mean' } = {}) {
+  let r = null;
+  for (let l = 0; l < layers; l++) {
+    const a = new Array(seq * seq).fill(0);
+    for (let n = 0; n < seq * seq; n++) {
+      const xs = Array.from({ length: heads }, (_, h) => maps[(l * heads + h) * seq * seq + n]);
+      let f = headFusion === 'max' ? Math.max(...xs) : headFusion === 'min' ? Math.min(...xs) : xs.reduce((s, x) => s + x, 0) / heads;
+      if (residual) f = 0.5 * f + (Math.floor(n / seq) === n % seq ? 0.5 : 0);
+      a[n] = f;
+    }
+    for (let i = 0; i < seq; i++) {
+      const s = a.slice(i * seq, (i + 1) * seq).reduce((x, y) => x + y, 0);
+      for (let j = 0; j < seq; j++) a[i * seq + j] = s > 0 ? a[i * seq + j] / s : 0;
+    }
+    if (r === null) { r = a; continue; }
+    const next = new Array(seq * seq).fill(0);
+    for (let i = 0; i < seq; i++)
+      for (let k = 0; k < seq; k++)
+        for (let j = 0; j < seq; j++) next[i * seq + j] += a[i * seq + k] * r[k * seq + j];
+    r = next;
+  }
+  return r;
+}
+
+/** x [rows, nIn] · w [nIn, nOut] + b. */
+function project(x, rows, w, b, nIn, nOut) {
+  const y = new Array(rows * nOut).fill(0);
+  for (let i = 0; i < rows; i++)
+    for (let o = 0; o < nOut; o++) {
+      let s = b ? b[o] : 0;
+      for (let c = 0; c < nIn; c++) s += x[i * nIn + c] * w[c * nOut + o];
+      y[i * nOut + o] = s;
+    }
+  return y;
+}
+
+/** Multi-head attention as Playground.multiHead: { weights [heads, seqQ, seqK], output [seqQ, dModel] }. */
+export function multiHeadReference(o) {
+  const { heads, seqQ, dModel, headDim: d } = o;
+  const seqK = o.seqK ?? seqQ;
+  const inner = heads * d;
+  const ctx = o.context ?? o.x;
+  const Q = project(o.x, seqQ, o.wq, o.bq, dModel, inner);
+  const K = project(ctx, seqK, o.wk, o.bk, dModel, inner);
+  const V = project(ctx, seqK, o.wv, o.bv, dModel, inner);
+  // token-major [seq, heads·d] → head-major [heads, seq, d]
+  const split = (X, n) => Array.from({ length: heads * n * d }, (_, e) => {
+    const c = e % d, i = Math.floor(e / d) % n, h = Math.floor(e / (d * n));
+    return X[i * inner + h * d + c];
+  });
+  const { q, k, v, x, context, wq, wk, wv, wo, bq, bk, bv, bo, dModel: _, ...spec } = o;
+  const att = attentionReference({ ...spec, heads, seqQ, seqK, headDim: d, q: split(Q, seqQ), k: split(K, seqK), v: split(V, seqK) });
+  const concat = new Array(seqQ * inner).fill(0);
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < seqQ; i++)
+      for (let c = 0; c < d; c++) concat[i * inner + h * d + c] = att.output[(h * seqQ + i) * d + c];
+  return { ...att, output: project(concat, seqQ, o.wo, o.bo, inner, dModel) };
+}
+
+/** The sinusoidal table [seq, dim]: sin on even columns, cos on odd, frequency 1/10000^(2i/dim). */
+export function sinusoidalReference(seq, dim) {
+  const out = [];
+  for (let pos = 0; pos < seq; pos++)
+    for (let c = 0; c < dim; c++) {
+      const angle = pos / Math.pow(10000, (2 * Math.floor(c / 2)) / dim);
+      out.push(c % 2 === 0 ? Math.sin(angle) : Math.cos(angle));
+    }
+  return out;
+}

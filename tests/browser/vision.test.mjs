@@ -1,6 +1,12 @@
 // DINOv2 in the browser: parity with onnxruntime (the same fixtures as tests/dinov2_parity.rs:
 // attention max |Δ| ≤ 5e-3, mean ≤ 5e-4, on the class-token row and 24 sampled rows of all 72
-// maps; the saliency map too), clear errors for bad input, and the image view end to end.
+// maps; the saliency map too), device loss (→ CPU, still correct), and clear errors for bad input.
+// The image page itself is tested in image-page.test.mjs.
+//
+// One WebGPU forward on SwiftShader (a CPU emulation of a GPU) takes minutes on this 2-core
+// machine, so the WebGPU browser runs one fixture on the GPU (224², square); the non-square one
+// runs there after a simulated device loss, i.e. on the CPU the instance falls back to. Both
+// fixtures run on the native GPU backend (llvmpipe) in tests/dinov2_parity.rs.
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from './safetensors.mjs';
 
@@ -28,35 +34,47 @@ function stats(ours, ref) {
   return { max, mean: sum / ref.length };
 }
 
-async function runFixture(page, name) {
+async function runFixture(page, name, loseDevice) {
   const f = fixture(name);
-  const out = await page.evaluate(async ({ f }) => {
+  const out = await page.evaluate(async ({ f, loseDevice }) => {
     const manifest = await (await fetch('models/manifest.json')).json();
     window.vpg ??= await window.ap.Playground.create({ backend: 'auto' });
     if (!window.vpgLoaded) {
       await window.vpg.loadVisionModel(`models/${manifest.vision}`);
       window.vpgLoaded = true;
     }
+    const changes = [];
+    window.vpg.onbackendchange = (e) => changes.push(e);
+    if (loseDevice) await window.vpg.simulateDeviceLoss();
     const r = await window.vpg.runImage(new Uint8Array(f.rgba), f.width, f.height);
     const t = r.tokens, rows = [];
     for (let lh = 0; lh < r.layers * r.heads; lh++) {
       for (const q of f.rows) rows.push(...r.attention.subarray((lh * t + q) * t, (lh * t + q + 1) * t));
     }
-    return { backend: window.vpg.backend, gridW: r.gridW, gridH: r.gridH, tokens: t, rows, saliency: Array.from(r.saliency) };
-  }, { f: { rgba: f.rgba, width: f.width, height: f.height, rows: f.rows } });
+    return {
+      backend: window.vpg.backend, reason: window.vpg.fallbackReason ?? null, changes,
+      gridW: r.gridW, gridH: r.gridH, tokens: t, rows, saliency: Array.from(r.saliency),
+    };
+  }, { f: { rgba: f.rgba, width: f.width, height: f.height, rows: f.rows }, loseDevice });
   return { f, out };
 }
 
-async function parity({ harness, expectBackend, assert }, names) {
+async function parity({ harness, expectBackend, assert }, names, { loseDevice = false } = {}) {
   const page = await harness();
   for (const name of names) {
-    const { f, out } = await runFixture(page, name);
-    assert.equal(out.backend, expectBackend);
+    const { f, out } = await runFixture(page, name, loseDevice);
+    if (loseDevice) {
+      assert.equal(out.backend, 'cpu');
+      assert.match(out.reason, /lost/);
+      assert.deepEqual(out.changes.map((c) => c.backend), ['cpu']);
+    } else {
+      assert.equal(out.backend, expectBackend);
+    }
     assert.equal(out.gridW * 14, f.width);
     assert.equal(out.gridH * 14, f.height);
     const a = stats(out.rows, f.attention);
     const s = stats(out.saliency, f.saliency);
-    console.log(`    ${expectBackend} ${name}: attention max ${a.max.toExponential(2)} mean ${a.mean.toExponential(2)}; saliency max ${s.max.toExponential(2)} mean ${s.mean.toExponential(2)}`);
+    console.log(`    ${out.backend}${loseDevice ? ' (after device loss)' : ''} ${name}: attention max ${a.max.toExponential(2)} mean ${a.mean.toExponential(2)}; saliency max ${s.max.toExponential(2)} mean ${s.mean.toExponential(2)}`);
     assert.ok(a.max <= 5e-3 && a.mean <= 5e-4, `${name} attention: ${JSON.stringify(a)}`);
     assert.ok(s.max <= 5e-3 && s.mean <= 5e-4, `${name} saliency: ${JSON.stringify(s)}`);
   }
@@ -67,12 +85,14 @@ export default {
     await parity(ctx, ['astronaut']);
   },
 
-  async 'DINOv2 attention matches onnxruntime (non-square grid)'(ctx) {
-    await parity(ctx, ['chelsea']);
+  async 'DINOv2 attention matches onnxruntime (non-square grid; WebGPU: after a device loss, on the CPU)'(ctx) {
+    await parity(ctx, ['chelsea'], { loseDevice: ctx.mode === 'webgpu' });
   },
 
   async 'runImage rejects bad input with clear errors'({ harness, assert }) {
     const page = await harness();
+    // Chromium logs the deliberate 404 below as a console error; that one is expected.
+    const expected404 = () => page.problems.splice(0, page.problems.length, ...page.problems.filter((p) => !/404.*nope\.safetensors/.test(p)));
     const errors = await page.evaluate(async () => {
       const pg = await window.ap.Playground.create({ backend: 'cpu' });
       const msg = async (p) => { try { await p; return 'resolved'; } catch (e) { return String(e.message ?? e); } };
@@ -85,36 +105,21 @@ export default {
         zero: await msg(pg.runImage(new Uint8Array(0), 0, 5)),
         type: await msg(pg.runImage([1, 2, 3, 4], 1, 1)),
         thin: await msg(pg.runImage(new Uint8Array(4 * 1000 * 5), 1000, 5)),
+        huge: await msg(pg.runImage(new Uint8Array(4), 100000, 100000)),
+        negative: await msg(pg.runImage(new Uint8Array(4), -1, 1)),
         badUrl: await msg(pg.loadVisionModel('models/nope.safetensors')),
         notWeights: await msg(pg.loadVisionModel('models/manifest.json')),
       };
     });
+    expected404();
     assert.match(errors.before, /no vision model loaded/);
     assert.match(errors.length, /needs 16 bytes, got 10/);
     assert.match(errors.zero, /no pixels/);
     assert.match(errors.type, /Uint8Array or Uint8ClampedArray/);
     assert.match(errors.thin, /patch/);
+    assert.match(errors.huge, /100000×100000: sides above 8192 pixels are not accepted/);
+    assert.match(errors.negative, /width must be a whole number of pixels, got -1/);
     assert.match(errors.badUrl, /HTTP 404/);
     assert.match(errors.notWeights, /safetensors|weight/);
-  },
-
-  async 'the image view shows attention, the 72-map grid, patch queries, and survives a corrupt file'({ open, assert }) {
-    const page = await open('index.html?view=image');
-    await page.waitForFunction(() => window.imageView?.state.result, null, { timeout: 300_000 });
-    assert.equal(await page.locator('.image-grid-maps canvas').count(), 72);
-    assert.match(await page.locator('.image-panels figcaption').first().textContent(), /layer 12, mean of heads, query: class token/);
-    // Click a patch: it becomes the query.
-    const box = await page.locator('canvas.image-overlay').boundingBox();
-    await page.locator('canvas.image-overlay').click({ position: { x: box.width * 0.5 + 3, y: box.height * 0.25 + 3 } });
-    assert.match(await page.locator('.image-panels figcaption').first().textContent(), /query: patch \(9, 5\)/);
-    // A corrupt file: a clear message, and the previous result stays.
-    await page.evaluate(() => window.imageView.run(new Blob(['definitely not a JPEG'], { type: 'image/jpeg' }), 'broken.jpg'));
-    assert.match(await page.locator('.image-status').textContent(), /"broken.jpg" could not be read as an image/);
-    assert.equal(await page.evaluate(() => window.imageView.state.name), 'astronaut');
-    // Another sample runs and replaces it (non-square: 224×150 → 16×10 patches after the crop).
-    await page.locator('.image-samples button[data-sample="chelsea"]').click();
-    await page.waitForFunction(() => window.imageView.state.name === 'chelsea', null, { timeout: 300_000 });
-    const grid = await page.evaluate(() => [window.imageView.state.result.gridW, window.imageView.state.result.gridH]);
-    assert.equal(grid[0], 16);
   },
 };

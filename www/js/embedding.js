@@ -12,7 +12,7 @@ function hash(s, seed) {
 }
 
 /** `n` floats in [-1, 1) from a 32-bit seed (mulberry32). */
-function stream(seed, n) {
+export function stream(seed, n) {
   const out = new Float32Array(n);
   let a = seed >>> 0;
   for (let i = 0; i < n; i++) {

@@ -7,7 +7,9 @@ import init, { Playground } from '../pkg/attention_playground.js';
 
 const VIEWS = [
   { id: 'attention', title: 'Attention', load: () => import('./views/attention.js') },
+  { id: 'text', title: 'Text (MiniLM)', load: () => import('./views/text.js') },
   { id: 'image', title: 'Image (DINOv2)', load: () => import('./views/image.js') },
+  { id: 'mechanisms', title: 'Mechanisms', load: () => import('./views/mechanisms.js') },
 ];
 
 const $ = (id) => document.getElementById(id);

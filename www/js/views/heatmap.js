@@ -3,6 +3,21 @@
 
 const MAX_PX = 520;
 
+/** A [rows, cols] map as ImageData, one pixel per cell (also used by thumbnails elsewhere). */
+export function shade(weights, nr, nc) {
+  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1));
+  for (let i = 0; i < nr * nc; i++) {
+    const w = Math.min(1, Math.max(0, weights[i]));
+    // white → deep blue; a perceptual-ish ramp via sqrt so small weights stay visible
+    const t = Math.sqrt(w);
+    img.data[4 * i] = 255 - t * 222;
+    img.data[4 * i + 1] = 255 - t * 168;
+    img.data[4 * i + 2] = 255 - t * 43;
+    img.data[4 * i + 3] = 255;
+  }
+  return img;
+}
+
 /** Creates the heatmap inside `root`; returns { draw(weights, rowLabels, colLabels) }. */
 export function heatmap(root) {
   root.classList.add('heatmap');
@@ -47,16 +62,7 @@ export function heatmap(root) {
       canvas.width = nc * cell;
       canvas.height = nr * cell;
       const ctx = canvas.getContext('2d');
-      const img = ctx.createImageData(nc, nr);
-      for (let i = 0; i < nr * nc; i++) {
-        const w = Math.min(1, Math.max(0, weights[i]));
-        // white → deep blue; a perceptual-ish ramp via sqrt so small weights stay visible
-        const t = Math.sqrt(w);
-        img.data[4 * i] = 255 - t * 222;
-        img.data[4 * i + 1] = 255 - t * 168;
-        img.data[4 * i + 2] = 255 - t * 43;
-        img.data[4 * i + 3] = 255;
-      }
+      const img = shade(weights, nr, nc);
       // Draw at one pixel per cell, then scale up without smoothing.
       const small = new OffscreenCanvas(Math.max(nc, 1), Math.max(nr, 1));
       small.getContext('2d').putImageData(img, 0, 0);

@@ -11,8 +11,8 @@ const el = (tag, props = {}, ...kids) => {
   e.append(...kids);
   return e;
 };
-const select = (options, value) => {
-  const s = el('select');
+const select = (options, value, name) => {
+  const s = el('select', { name });
   s.append(...options.map(([v, label]) => el('option', { value: String(v), textContent: label })));
   s.value = String(value);
   return s;
@@ -20,12 +20,12 @@ const select = (options, value) => {
 
 export function overlayPanel(app, { onQuery }) {
   const { pg } = app;
-  const layer = select([], 0);
-  const head = select([], -1);
-  const source = select([['attention', 'attention'], ['rollout', 'rollout (residual-aware)']], 'attention');
-  const fusion = select([['mean', 'mean'], ['max', 'max'], ['min', 'min']], 'mean');
-  const opacity = el('input', { type: 'range', min: 0, max: 1, step: 0.05, value: 0.6 });
-  const colormap = select(COLORMAPS.map((c) => [c, c]), 'viridis');
+  const layer = select([], 0, 'layer');
+  const head = select([], -1, 'head');
+  const source = select([['attention', 'attention'], ['rollout', 'rollout (residual-aware)']], 'attention', 'source');
+  const fusion = select([['mean', 'mean'], ['max', 'max'], ['min', 'min']], 'mean', 'fusion');
+  const opacity = el('input', { type: 'range', min: 0, max: 1, step: 0.05, value: 0.6, name: 'opacity' });
+  const colormap = select(COLORMAPS.map((c) => [c, c]), 'viridis', 'colormap');
   const queryLabel = el('span', { className: 'image-query' });
   const reset = el('button', { type: 'button', textContent: 'query: class token' });
   const note = el('p', { className: 'image-note' });
@@ -48,7 +48,8 @@ export function overlayPanel(app, { onQuery }) {
   const rolloutCache = new Map();
 
   function fill(r) {
-    const keepLayer = Math.min(Number(layer.value) || r.layers - 1, r.layers - 1);
+    // Keep the chosen layer across images; the last layer at first.
+    const keepLayer = layer.value === '' ? r.layers - 1 : Math.min(Number(layer.value), r.layers - 1);
     layer.replaceChildren(...[...Array(r.layers).keys()].map((l) => el('option', { value: String(l), textContent: String(l + 1) })));
     layer.value = String(keepLayer);
     const keepHead = head.value;

@@ -1,0 +1,150 @@
+// Head view (BertViz-style): the tokens in two columns — queries on the left, keys on the
+// right — and a line from query i to key j for every enabled head, its opacity the attention
+// weight, its colour the head. Hover a token to keep only its lines (and shade what it attends
+// to, or what attends to it). Drawn on one canvas with fillText: token text is never HTML.
+import { pickMap, headColor, sharpCanvas } from './text-maps.js';
+
+const ROW = 18; // px per token row
+const COL = 120; // px for each token column
+const GAP = 170; // px between the columns, where the lines go
+const MIN_W = 0.01; // lines lighter than this are skipped: rows sum to 1, so at most 100 per row
+const LEVELS = 16; // opacity buckets: one path per (head, bucket) keeps big inputs fast
+
+export function headView(root) {
+  root.classList.add('text-head');
+  const toggles = document.createElement('div');
+  toggles.className = 'text-head-toggles';
+  const wrap = document.createElement('div');
+  wrap.className = 'text-head-canvas';
+  const canvas = document.createElement('canvas');
+  wrap.append(canvas);
+  root.append(toggles, wrap);
+
+  let v = null; // the view drawn last: { r, layer, keep, labels }
+  let maps = []; // [heads] of [m, m] maps for v.layer
+  let enabled = null; // Set of enabled head indices
+  let focus = null; // { side: 'q' | 'k', index } while hovering a token
+  const buttons = [];
+
+  function buildToggles(heads) {
+    if (buttons.length === heads) return;
+    enabled = new Set([...Array(heads).keys()]);
+    const all = Object.assign(document.createElement('button'), { type: 'button', textContent: 'all' });
+    const none = Object.assign(document.createElement('button'), { type: 'button', textContent: 'none' });
+    all.onclick = () => setEnabled([...Array(heads).keys()]);
+    none.onclick = () => setEnabled([]);
+    buttons.length = 0;
+    for (let h = 0; h < heads; h++) {
+      const b = Object.assign(document.createElement('button'), { type: 'button', textContent: `${h + 1}` });
+      b.dataset.head = String(h);
+      b.title = `head ${h + 1}: click to toggle, double-click to show only this head`;
+      b.style.setProperty('--head', headColor(h, heads));
+      b.onclick = () => {
+        if (enabled.has(h)) enabled.delete(h); else enabled.add(h);
+        setEnabled([...enabled]);
+      };
+      b.ondblclick = () => setEnabled([h]);
+      buttons.push(b);
+    }
+    toggles.replaceChildren('heads ', ...buttons, ' ', all, none);
+  }
+
+  function setEnabled(list) {
+    enabled = new Set(list);
+    buttons.forEach((b, h) => b.setAttribute('aria-pressed', String(enabled.has(h))));
+    paint();
+  }
+
+  function paint() {
+    if (!v) return;
+    const m = v.keep.length;
+    const ctx = sharpCanvas(canvas, 2 * COL + GAP, Math.max(1, m) * ROW + 8);
+    const y = (i) => 4 + i * ROW + ROW / 2;
+    const x0 = COL + 6, x1 = COL + GAP - 6;
+    const heads = [...enabled].sort((a, b) => a - b);
+
+    // Shade the tokens the focused one attends to (or is attended by): mean over enabled heads.
+    if (focus && heads.length) {
+      ctx.fillStyle = 'rgba(53, 87, 212, 0.9)';
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (const hd of heads) s += focus.side === 'q' ? maps[hd][focus.index * m + j] : maps[hd][j * m + focus.index];
+        ctx.globalAlpha = Math.min(1, s / heads.length);
+        ctx.fillRect(focus.side === 'q' ? COL + GAP : 0, 4 + j * ROW, COL, ROW);
+      }
+      ctx.globalAlpha = 0.25;
+      ctx.fillRect(focus.side === 'q' ? 0 : COL + GAP, 4 + focus.index * ROW, COL, ROW);
+      ctx.globalAlpha = 1;
+    }
+
+    ctx.lineWidth = 2;
+    for (const hd of heads) {
+      const map = maps[hd];
+      const buckets = Array.from({ length: LEVELS }, () => new Path2D());
+      const used = new Uint8Array(LEVELS);
+      const rows = focus?.side === 'q' ? [focus.index] : [...Array(m).keys()];
+      for (const i of rows) {
+        for (let j = 0; j < m; j++) {
+          if (focus?.side === 'k' && j !== focus.index) continue;
+          const p = map[i * m + j];
+          if (p < MIN_W) continue;
+          const b = Math.min(LEVELS - 1, Math.floor(p * LEVELS));
+          buckets[b].moveTo(x0, y(i));
+          buckets[b].lineTo(x1, y(j));
+          used[b] = 1;
+        }
+      }
+      for (let b = 0; b < LEVELS; b++) {
+        if (!used[b]) continue;
+        ctx.strokeStyle = headColor(hd, maps.length, (b + 1) / LEVELS);
+        ctx.stroke(buckets[b]);
+      }
+    }
+
+    ctx.font = '13px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = getComputedStyle(root).color || '#1d1d1f';
+    for (let i = 0; i < m; i++) {
+      ctx.textAlign = 'right';
+      ctx.fillText(v.labels[i], COL - 4, y(i), COL - 8);
+      ctx.textAlign = 'left';
+      ctx.fillText(v.labels[i], COL + GAP + 4, y(i), COL - 8);
+    }
+    root.dataset.tokens = String(m);
+    root.dataset.heads = heads.join(',');
+    root.dataset.focus = focus ? `${focus.side}${focus.index}` : '';
+  }
+
+  canvas.onmousemove = (e) => {
+    if (!v) return;
+    const i = Math.floor((e.offsetY - 4) / ROW);
+    const side = e.offsetX < COL ? 'q' : e.offsetX > COL + GAP ? 'k' : null;
+    const next = side && i >= 0 && i < v.keep.length ? { side, index: i } : null;
+    if (next?.side !== focus?.side || next?.index !== focus?.index) {
+      focus = next;
+      paint();
+    }
+  };
+  canvas.onmouseleave = () => {
+    if (focus) {
+      focus = null;
+      paint();
+    }
+  };
+
+  return {
+    /** Draws layer `view.layer` of `view.r` over the tokens `view.keep`. */
+    draw(view) {
+      buildToggles(view.r.heads);
+      v = view;
+      maps = Array.from({ length: view.r.heads }, (_, h) => pickMap(view.r, view.layer, h, view.keep));
+      if (focus && focus.index >= view.keep.length) focus = null;
+      setEnabled([...enabled]);
+    },
+    /** Shows only these heads (all heads for 'mean'). */
+    showHeads(head) {
+      if (!v) return;
+      setEnabled(head === 'mean' ? [...Array(v.r.heads).keys()] : [head]);
+    },
+  };
+}
