@@ -54,9 +54,13 @@ clean:
 BENCH_BROWSER += bench-vision-browser
 bench-vision-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/vision.bench.mjs
+# The same comparison in process CPU time (node/V8), steady on a loaded machine.
+BENCH_BROWSER += bench-vision-cputime
+bench-vision-cputime:
+	$(NODE) tests/browser/bench/vision-cputime.mjs
 vision-fixtures: models
 	python3 scripts/make-vision-fixtures.py
-.PHONY: bench-vision-browser vision-fixtures
+.PHONY: bench-vision-browser bench-vision-cputime vision-fixtures
 
 # Dense ops (linear, layer_norm): native CPU/GPU GFLOP/s, and the wasm SIMD128 CPU path in
 # headless Chromium (tools/wasm-bench builds its own small wasm module).
@@ -74,6 +78,13 @@ BENCH_NATIVE += bench-kernels
 bench-kernels:
 	$(CARGO) run --release --bin bench_attention
 
+# Fused ("flash") vs unfused attention, seq 256…16384, 8 heads × headDim 64, CPU and native GPU:
+# time, GFLOP/s, memory (on a software Vulkan the GPU rows stop at 2048; see src/bin/bench_flash.rs).
+BENCH_NATIVE += bench-flash
+.PHONY: bench-flash
+bench-flash:
+	$(CARGO) run --release --bin bench_flash -- --max-seq 16384 --reps 3
+
 # Text (MiniLM): browser forward latency beside onnxruntime-web (the ONNX export runs here, not in
 # `make build`), and the native CPU/GPU forward latency.
 BENCH_BROWSER += bench-text-browser
@@ -83,10 +94,3 @@ bench-text-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
 bench-text:
 	$(CARGO) run --release --bin bench_text
-
-# Fused ("flash") vs unfused attention, seq 256…16384, 8 heads × headDim 64, CPU and native GPU:
-# time, GFLOP/s, memory (on a software Vulkan the GPU rows stop at 2048; see src/bin/bench_flash.rs).
-BENCH_NATIVE += bench-flash
-.PHONY: bench-flash
-bench-flash:
-	$(CARGO) run --release --bin bench_flash -- --max-seq 16384 --reps 3

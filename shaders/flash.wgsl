@@ -9,7 +9,13 @@
 //   4 rope:  [max(seq_q, seq_k), head_dim/2, 2] (cos, sin) from positions::rope_table (RoPE only)
 //   5 bias:  ALiBi: slopes [heads]; relative: b [seq_q + seq_k − 1] indexed by i − j + seq_k − 1
 //   6 out:   f32, in the output layout
-// Dispatch: (ceil(seq_q / BLOCK_Q), heads, 1); workgroup = BLOCK_Q invocations.
+//   7 state: [heads, seq_q, head_dim + 2] f32: acc, running max, running sum between dispatches
+// Dispatch: (ceil(seq_q / BLOCK_Q), heads, 1); workgroup = BLOCK_Q invocations. The keys are
+// walked in chunks of whole tiles, one dispatch per chunk [j_begin, j_end): a dispatch that is not
+// the first resumes from `state`, one that is not the last saves to it, the last writes `out`.
+// Chunks bound the work of one dispatch (GPU watchdogs; Mesa llvmpipe silently drops dispatches
+// whose workgroups loop over more than ~50 barrier-separated tiles). The f32 state round-trips
+// exactly, so the result does not depend on the chunking.
 // One invocation owns one query row: its q, running max, running sum and accumulator live in
 // private memory. The workgroup stages a tile of BK keys and values in workgroup memory
 // (2 × TILE_FLOATS f32 = 8 KiB, inside WebGPU's default 16 KiB), then each invocation scores the
@@ -44,6 +50,8 @@ struct Params {
     score: u32, mask: u32, window: u32,
     temperature: f32,
     positions: u32,
+    j_begin: u32, j_end: u32,   // this dispatch's keys (multiples of BK, or seq_k)
+    first: u32, last: u32,      // 1 when this dispatch starts / ends the walk over the keys
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -53,6 +61,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> rope: array<f32>;
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> state: array<f32>;
 
 var<workgroup> k_tile: array<f32, TILE_FLOATS>;   // [BK, head_dim]
 var<workgroup> v_tile: array<f32, TILE_FLOATS>;   // [BK, head_dim]
@@ -130,6 +139,12 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     q_norm = sqrt(q_norm);
     var run_max = NEG_INF;
     var run_sum = 0.0;
+    let state_base = ((h * p.seq_q) + i) * (d + 2u);
+    if (live && p.first == 0u) {
+        for (var c = 0u; c < d; c++) { acc[c] = state[state_base + c]; }
+        run_max = state[state_base + d];
+        run_sum = state[state_base + d + 1u];
+    }
 
     // Keys that can be unmasked for some query of this block (attention::flash::key_range).
     var k_start = 0u;
@@ -139,6 +154,9 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
         k_start = min(select(0u, i0 - p.window, i0 > p.window), p.seq_k);
         k_end = min(i1 + p.window, p.seq_k);   // the host clamps window to seq_q + seq_k
     }
+
+    k_start = max(k_start, p.j_begin);
+    k_end = min(k_end, p.j_end);
 
     var scores: array<f32, MAX_BK>;
     for (var j0 = k_start / BK * BK; j0 < k_end; j0 += BK) {
@@ -209,7 +227,12 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
         }
     }
 
-    if (live) {
+    if (live && p.last == 0u) {
+        for (var c = 0u; c < d; c++) { state[state_base + c] = acc[c]; }
+        state[state_base + d] = run_max;
+        state[state_base + d + 1u] = run_sum;
+    }
+    if (live && p.last == 1u) {
         // A row with every key masked gives a zero output, as on the unfused path.
         let inv = select(0.0, 1.0 / run_sum, run_sum > 0.0);
         let base = p.o_off + h * p.o_hs + i * p.o_rs;

@@ -163,7 +163,7 @@ fn cpu_linear_equals_reference_on_odd_and_model_shapes() {
         (5, 13, 17),
         (7, 33, 65),
         (17, 100, 31),
-        (11, 600, 23),    // k spans three k blocks, the last one partial
+        (11, 1200, 23),   // k spans three k blocks, the last one partial
         (128, 384, 1152), // MiniLM fused QKV at 128 tokens
         (128, 1536, 384), // MiniLM FFN down
         (197, 384, 1536), // ViT-S/14 FFN up at 224²

@@ -148,9 +148,10 @@ pub mod reference {
 const MR: usize = 4;
 /// Columns per packed weight panel (two f32x4 vectors).
 const NR: usize = 8;
-/// Depth of one k block: a packed [KC, NR] panel is 8 KiB and stays in L1 while the rows of
-/// the [rows, KC] block of x (in L2) stream past it.
-const KC: usize = 256;
+/// Depth of one k block: a packed [KC, NR] panel is 16 KiB and stays in L1 while the rows of
+/// the [rows, KC] block of x (in L2) stream past it. 512 (not 256): ViT-S and MiniLM widths (384) then
+/// take one pass, not two, over y; measured 5–10 % faster for the DINOv2 forward in wasm.
+const KC: usize = 512;
 
 /// `y = epilogue(x · w + bias)`, cache-blocked and register-blocked. Shapes must already have
 /// been checked with [`check_linear`].

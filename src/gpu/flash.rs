@@ -20,7 +20,7 @@ macro_rules! flash_def {
             source: SOURCE,
             entry: "flash",
             inputs: 5,
-            outputs: 1,
+            outputs: 2,
             constants: &[("BLOCK_Q", BLOCK_Q as f64), ("BK", $bk as f64)],
         }
     };
@@ -48,7 +48,15 @@ struct Params {
     window: u32,
     temperature: f32,
     positions: u32,
+    j_begin: u32,
+    j_end: u32,
+    first: u32,
+    last: u32,
 }
+
+/// Key tiles one dispatch walks at most (see shaders/flash.wgsl: llvmpipe drops dispatches that
+/// loop over ~50 tiles; real GPUs gain a bound on one dispatch's run time).
+const CHUNK_TILES: usize = 16;
 
 fn layout(l: &HeadLayout) -> [u32; 3] {
     [l.offset as u32, l.head_stride as u32, l.row_stride as u32]
@@ -86,7 +94,7 @@ impl GpuBackend {
         };
         let rope = self.upload(rope.as_deref().unwrap_or(&[0.0]))?;
         let bias = self.upload(bias.as_deref().unwrap_or(&[0.0]))?;
-        let params = Params {
+        let mut params = Params {
             heads: d.heads as u32,
             seq_q: d.seq_q as u32,
             seq_k: d.seq_k as u32,
@@ -100,9 +108,23 @@ impl GpuBackend {
             window,
             temperature: args.spec.temperature,
             positions,
+            j_begin: 0,
+            j_end: 0,
+            first: 1,
+            last: 1,
         };
         let groups = [d.seq_q.div_ceil(BLOCK_Q) as u32, d.heads as u32, 1];
-        self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias], &[&out], groups)?;
+        let chunk = CHUNK_TILES * flash::block_k(d.head_dim);
+        let chunks = d.seq_k.div_ceil(chunk);
+        // The running state between chunks; one placeholder value when a single dispatch does it all.
+        let state = self.alloc(if chunks > 1 { d.heads * d.seq_q * (d.head_dim + 2) } else { 1 })?;
+        for c in 0..chunks {
+            params.j_begin = (c * chunk) as u32;
+            params.j_end = ((c + 1) * chunk).min(d.seq_k) as u32;
+            params.first = (c == 0) as u32;
+            params.last = (c + 1 == chunks) as u32;
+            self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias], &[&out, &state], groups)?;
+        }
         Ok(out)
     }
 }

@@ -54,6 +54,8 @@ async function callInPage(page, backend, method, argLists) {
         out.push({ error: `${e instanceof Error ? 'Error' : typeof e}: ${e?.message ?? e}` });
       }
     }
+    // A GPU failure would move the instance to the CPU and still give right numbers: refuse that.
+    if (pg.backend !== backend) throw new Error(`the instance fell back to ${pg.backend}: ${pg.fallbackReason}`);
     return out;
   }, { backend, method, argLists });
 }

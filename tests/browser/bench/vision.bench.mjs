@@ -7,8 +7,8 @@
 //   node scripts/bench-browser.mjs tests/browser/bench/vision.bench.mjs   (or: make bench-vision-browser)
 //   WEBGPU=0 ...   CPU path and onnxruntime-web only
 //
-// onnxruntime-web is a pinned devDependency (npm ci); its files and the ONNX are served from
-// www/models/ (see ./ort.mjs).
+// onnxruntime-web is a pinned devDependency; its files and the ONNX are copied under www/models/
+// (ignored by git), so the page loads them from the same local server — no CDN (see ./ort.mjs).
 import { ORT_VERSION, RUNS, prepareOrt } from './ort.mjs';
 
 const GPU_RUNS = Number(process.env.GPU_RUNS ?? 1);

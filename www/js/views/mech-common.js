@@ -106,8 +106,10 @@ export function card(parent, id, title, blurb) {
   return { root, controls, body, readout, schedule, run(f) { fn = f; schedule(); } };
 }
 
+import { stream } from '../embedding.js';
+
 /** `n` floats in [-1, 1) from a 32-bit seed: the demos' random inputs. */
-export { stream as randoms } from '../embedding.js';
+export const randoms = (n, seed) => stream(seed, n);
 
 export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 export const fmt = (x, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));

@@ -64,8 +64,8 @@ export function panel(parent, app, Playground) {
     const ms = performance.now() - t0;
     app.status(ms);
     mapFig.caption.textContent = r.weights ? `weights (${r.backend})` : `no weights: returnWeights false runs the fused kernel (${r.backend})`;
+    mapFig.body.hidden = !r.weights;
     if (r.weights) hm.draw(r.weights, tokens, tokens);
-    else hm.draw(new Float32Array(0), [], []);
     entFig.body.parentElement.hidden = covFig.body.parentElement.hidden = !r.entropy;
     if (r.entropy) {
       bars(entPlot, Array.from(r.entropy), [], { yMax: Math.log(n) });

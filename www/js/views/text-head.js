@@ -9,6 +9,30 @@ const COL = 120; // px for each token column
 const GAP = 170; // px between the columns, where the lines go
 const MIN_W = 0.01; // lines lighter than this are skipped: rows sum to 1, so at most 100 per row
 const LEVELS = 16; // opacity buckets: one path per (head, bucket) keeps big inputs fast
+// Rasterizing long anti-aliased lines is what costs (seconds for ~40k lines in software): draw at
+// most this many, the strongest. A focused token's lines (≤ heads × n) are always all drawn.
+const BUDGET = 2000;
+
+/** The smallest weight to draw so that at most BUDGET lines of `maps` (heads `heads`) pass. */
+function cutoff(maps, heads) {
+  const BINS = 1024, hist = new Uint32Array(BINS);
+  let count = 0;
+  for (const h of heads) {
+    for (const p of maps[h]) {
+      if (p >= MIN_W) {
+        hist[Math.min(BINS - 1, Math.floor(p * BINS))]++;
+        count++;
+      }
+    }
+  }
+  if (count <= BUDGET) return MIN_W;
+  let kept = 0;
+  for (let b = BINS - 1; b > 0; b--) {
+    kept += hist[b];
+    if (kept >= BUDGET) return Math.max(MIN_W, (b + 1) / BINS);
+  }
+  return MIN_W;
+}
 
 export function headView(root) {
   root.classList.add('text-head');
@@ -18,7 +42,9 @@ export function headView(root) {
   wrap.className = 'text-head-canvas';
   const canvas = document.createElement('canvas');
   wrap.append(canvas);
-  root.append(toggles, wrap);
+  const note = document.createElement('p');
+  note.className = 'muted text-head-note';
+  root.append(toggles, note, wrap);
 
   let v = null; // the view drawn last: { r, layer, keep, labels }
   let maps = []; // [heads] of [m, m] maps for v.layer
@@ -77,6 +103,8 @@ export function headView(root) {
       ctx.globalAlpha = 1;
     }
 
+    const min = focus ? MIN_W : cutoff(maps, heads);
+    let lines = 0;
     ctx.lineWidth = 2;
     for (const hd of heads) {
       const map = maps[hd];
@@ -87,7 +115,8 @@ export function headView(root) {
         for (let j = 0; j < m; j++) {
           if (focus?.side === 'k' && j !== focus.index) continue;
           const p = map[i * m + j];
-          if (p < MIN_W) continue;
+          if (p < min) continue;
+          lines++;
           const b = Math.min(LEVELS - 1, Math.floor(p * LEVELS));
           buckets[b].moveTo(x0, y(i));
           buckets[b].lineTo(x1, y(j));
@@ -111,6 +140,8 @@ export function headView(root) {
       ctx.fillText(v.labels[i], COL + GAP + 4, y(i), COL - 8);
     }
     root.dataset.tokens = String(m);
+    root.dataset.lines = String(lines);
+    note.textContent = min > MIN_W ? `showing the ${lines} strongest lines (weight ≥ ${min.toFixed(3)}); hover a token for all of its lines` : '';
     root.dataset.heads = heads.join(',');
     root.dataset.focus = focus ? `${focus.side}${focus.index}` : '';
   }
