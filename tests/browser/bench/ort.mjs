@@ -18,8 +18,8 @@ export const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 export function prepareOrt(log, models) {
   const dist = join(ROOT, 'node_modules/onnxruntime-web/dist');
   if (!existsSync(dist)) {
-    log(`installing onnxruntime-web@${ORT_VERSION} (npm install --no-save)`);
-    execSync(`npm install --no-save --no-audit --no-fund onnxruntime-web@${ORT_VERSION}`, { cwd: ROOT, stdio: 'inherit' });
+    log(`installing the devDependencies (onnxruntime-web@${ORT_VERSION}): npm ci`);
+    execSync('npm ci --no-audit --no-fund', { cwd: ROOT, stdio: 'inherit' });
   }
   const out = join(ROOT, 'www/models/ort');
   mkdirSync(out, { recursive: true });
