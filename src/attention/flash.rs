@@ -42,6 +42,15 @@ pub fn block_k(head_dim: usize) -> usize {
     [32, 16, 8].into_iter().find(|bk| bk * head_dim <= TILE_FLOATS).unwrap_or(8)
 }
 
+/// Key tiles one GPU dispatch walks at most (see shaders/flash.wgsl: Mesa llvmpipe silently drops
+/// dispatches that loop over ~50 tiles; real GPUs gain a bound on one dispatch's run time).
+pub const GPU_CHUNK_TILES: usize = 16;
+
+/// Keys per GPU dispatch; longer key ranges carry a state of heads × seq_q × (head_dim + 2) f32.
+pub fn gpu_chunk_keys(head_dim: usize) -> usize {
+    GPU_CHUNK_TILES * block_k(head_dim)
+}
+
 /// Whether the fused kernel computes `spec` (see the module docs for what falls back).
 pub fn supports(spec: &AttentionSpec) -> bool {
     spec.normalizer == Normalizer::Softmax

@@ -54,10 +54,6 @@ struct Params {
     last: u32,
 }
 
-/// Key tiles one dispatch walks at most (see shaders/flash.wgsl: llvmpipe drops dispatches that
-/// loop over ~50 tiles; real GPUs gain a bound on one dispatch's run time).
-const CHUNK_TILES: usize = 16;
-
 fn layout(l: &HeadLayout) -> [u32; 3] {
     [l.offset as u32, l.head_stride as u32, l.row_stride as u32]
 }
@@ -114,7 +110,7 @@ impl GpuBackend {
             last: 1,
         };
         let groups = [d.seq_q.div_ceil(BLOCK_Q) as u32, d.heads as u32, 1];
-        let chunk = CHUNK_TILES * flash::block_k(d.head_dim);
+        let chunk = flash::gpu_chunk_keys(d.head_dim);
         let chunks = d.seq_k.div_ceil(chunk);
         // The running state between chunks; one placeholder value when a single dispatch does it all.
         let state = self.alloc(if chunks > 1 { d.heads * d.seq_q * (d.head_dim + 2) } else { 1 })?;
