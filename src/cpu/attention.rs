@@ -1,16 +1,11 @@
 //! Attention on the CPU: scores, positions, masks, normalizers, dropout and stats.
 //!
 //! Per head, q, k and v are first gathered into contiguous rows (applying RoPE), so any
-//! `HeadLayout` costs one copy. Query rows are then processed in blocks of `ROW_BLOCK`: each key
-//! (and later each value) row is loaded once per block and used for all its queries, which keeps
-//! the working set in cache at long sequence lengths. The order of operations is the one
-//! documented in `attention::positions` and followed by `attention::reference`.
-//!
-//! The plain case — (scaled) dot-product scores, softmax, no mask, positions or dropout, i.e.
-//! what a transformer layer asks for — takes a faster route per head: both matmuls go through
-//! the cache- and register-blocked `dense::linear` and the exponentials through a vectorizable
-//! [`exp_fast`]. In wasm that route is several times faster than the general one, which scores
-//! one (query, key) pair at a time.
+//! `HeadLayout` costs one copy. Query rows are then processed in blocks of `ROW_BLOCK`. For the
+//! dot-product scores and for weights · v a block is one matrix product through the cache- and
+//! register-blocked `dense::linear` (SIMD128 in wasm); other scores take one (query, key) pair at a
+//! time. Softmax exponentials go through the vectorizable [`exp_fast`]. The order of operations
+//! is the one documented in `attention::positions` and followed by `attention::reference`.
 
 use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
 use crate::attention::{dropout, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
@@ -38,19 +33,6 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref());
         let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref());
         let vh = gather(args.v, &args.v_layout, h, seq_k, d, None);
-        if is_plain(spec) {
-            let wh = plain_head(spec, &qh, &kh, &vh, seq_q, seq_k, d, &args.out_layout, h, &mut output);
-            if let (Some(e), Some(c)) = (entropy.as_mut(), coverage.as_mut()) {
-                for (i, row) in wh.chunks_exact(seq_k).enumerate() {
-                    e[h * seq_q + i] = row_entropy(row);
-                    c[h * seq_k..(h + 1) * seq_k].iter_mut().zip(row).for_each(|(cj, &w)| *cj += w);
-                }
-            }
-            if let Some(w) = weights.as_mut() {
-                w[h * seq_q * seq_k..(h + 1) * seq_q * seq_k].copy_from_slice(&wh);
-            }
-            continue;
-        }
         let scorer = Scorer::new(spec, &qh, &kh, d);
         // Dot-product scores of a block are one matrix product q_block · kᵀ: [d, seq_k].
         let k_t = matches!(spec.score, Score::Dot | Score::ScaledDot).then(|| transpose(&kh, seq_k, d));
@@ -104,63 +86,6 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         }
     }
     AttentionOutput { output, weights, entropy, coverage }
-}
-
-/// Whether `spec` can take the fast route of [`plain_head`].
-fn is_plain(spec: &AttentionSpec) -> bool {
-    matches!(spec.score, Score::Dot | Score::ScaledDot)
-        && spec.positions == Positions::None
-        && spec.mask == Mask::None
-        && spec.normalizer == Normalizer::Softmax
-        && spec.dropout.is_none()
-}
-
-/// One head of plain attention: scores = q·kᵀ (× 1/√d when scaled) / temperature, softmax per
-/// row, output = weights · v written into `output` through `out`. Returns the weights
-/// [seq_q, seq_k]. Same operations as the general route, in a different summation order.
-#[allow(clippy::too_many_arguments, clippy::ptr_arg)]
-fn plain_head(
-    spec: &AttentionSpec,
-    q: &Vec<f32>,
-    k: &[f32],
-    v: &Vec<f32>,
-    seq_q: usize,
-    seq_k: usize,
-    d: usize,
-    out: &HeadLayout,
-    h: usize,
-    output: &mut [f32],
-) -> Vec<f32> {
-    // kᵀ [d, seq_k], so the scores are one linear: [seq_q, d] · [d, seq_k].
-    let mut kt = vec![0.0f32; d * seq_k];
-    for (j, row) in k.chunks_exact(d).enumerate() {
-        for (c, &x) in row.iter().enumerate() {
-            kt[c * seq_k + j] = x;
-        }
-    }
-    let mut w = dense::linear(&Linear::new(q, seq_q, &kt, d, seq_k, None));
-    let scale = if spec.score == Score::ScaledDot { 1.0 / (d as f32).sqrt() } else { 1.0 };
-    for row in w.chunks_exact_mut(seq_k) {
-        let mut m = f32::NEG_INFINITY;
-        for s in row.iter_mut() {
-            *s = *s * scale / spec.temperature;
-            m = m.max(*s);
-        }
-        // The sum in f64, as the general route does (long rows drift in f32).
-        let mut sum = 0.0f64;
-        for s in row.iter_mut() {
-            *s = exp_fast(*s - m);
-            sum += *s as f64;
-        }
-        let inv = (1.0 / sum) as f32;
-        row.iter_mut().for_each(|s| *s *= inv);
-    }
-    let o = dense::linear(&Linear::new(&w, seq_q, v, seq_k, d, None)); // [seq_q, d]
-    for (i, row) in o.chunks_exact(d).enumerate() {
-        let start = out.offset + h * out.head_stride + i * out.row_stride;
-        output[start..start + d].copy_from_slice(row);
-    }
-    w
 }
 
 /// e^x for x ≤ 0 (softmax arguments), branch-free so a row of it vectorizes: x = n·ln 2 + r with
@@ -319,7 +244,7 @@ fn normalize_row(normalizer: Normalizer, mask: Mask, i: usize, row: &mut [f32], 
             // shows in every weight (and ×ln seqK in the entropy).
             let mut sum = 0.0f64;
             for (s, &k) in row.iter_mut().zip(keep) {
-                *s = if k { (*s - m).exp() } else { 0.0 };
+                *s = if k { exp_fast(*s - m) } else { 0.0 };
                 sum += *s as f64;
             }
             let inv = (1.0 / sum) as f32;
