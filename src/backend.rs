@@ -68,6 +68,26 @@ pub struct AttentionArgs<'a, T> {
     pub spec: &'a AttentionSpec,
 }
 
+impl<'a, T> AttentionArgs<'a, T> {
+    /// Self-attention over one fused projection `qkv` [seq, 3·heads·head_dim] (q | k | v columns,
+    /// heads side by side within each), with the output token-major [seq, heads·head_dim], ready
+    /// for the output projection: what a transformer layer asks for.
+    pub fn fused_qkv(dims: AttentionDims, qkv: &'a T, spec: &'a AttentionSpec) -> Self {
+        let (d, width) = (dims.head_dim, dims.heads * dims.head_dim);
+        AttentionArgs {
+            dims,
+            q: qkv,
+            q_layout: HeadLayout::token_major(0, d, 3 * width),
+            k: qkv,
+            k_layout: HeadLayout::token_major(width, d, 3 * width),
+            v: qkv,
+            v_layout: HeadLayout::token_major(2 * width, d, 3 * width),
+            out_layout: HeadLayout::token_major(0, d, width),
+            spec,
+        }
+    }
+}
+
 pub struct AttentionOutput<T> {
     /// weights · v, in `out_layout`.
     pub output: T,

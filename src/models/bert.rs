@@ -6,7 +6,7 @@
 //! everything in between is backend ops, read back once per forward.
 
 use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, HeadLayout, LayerNorm as LayerNormOp, Linear as LinearOp};
+use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm as LayerNormOp, Linear as LinearOp};
 use crate::ensure;
 use crate::error::Result;
 use crate::weights::bert::{BertConfig, BertWeights, LayerNormWeights, LinearWeights};
@@ -131,22 +131,11 @@ impl<B: Backend> BertModel<B> {
 
         let dims = AttentionDims { heads: c.heads, seq_q: seq, seq_k: seq, head_dim: c.head_dim() };
         let spec = AttentionSpec::default(); // scaled dot product, softmax, weights returned
-        let d = c.head_dim();
         let mut maps = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
             // [seq, 3·hidden]: q | k | v, heads side by side in each row.
             let qkv = b.linear(&l.qkv.op(&x, seq))?;
-            let att = b.attention(&AttentionArgs {
-                dims,
-                q: &qkv,
-                q_layout: HeadLayout::token_major(0, d, 3 * h),
-                k: &qkv,
-                k_layout: HeadLayout::token_major(h, d, 3 * h),
-                v: &qkv,
-                v_layout: HeadLayout::token_major(2 * h, d, 3 * h),
-                out_layout: HeadLayout::token_major(0, d, h),
-                spec: &spec,
-            })?;
+            let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
             // Post-LN: LN(x + dense(context)), then LN(y + dense2(gelu(dense1(y)))).
             let y = b.linear(&LinearOp { residual: Some(&x), ..l.attention_output.op(&att.output, seq) })?;
             let y = l.attention_norm.forward(b, &y, seq)?;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, HeadLayout, LayerNorm, Linear};
+use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm, Linear};
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::vision::{self, resample, ModelInput};
@@ -151,17 +151,7 @@ impl<B: Backend> Dinov2<B> {
         for l in &self.layers {
             let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm1.0, beta: &l.norm1.1, eps: c.eps })?;
             let qkv = b.linear(&Linear::new(&h, t, &l.qkv_weight, d, 3 * d, Some(&l.qkv_bias)))?; // [T, 3D]
-            let att = b.attention(&AttentionArgs {
-                dims,
-                q: &qkv,
-                q_layout: HeadLayout::token_major(0, hd, 3 * d),
-                k: &qkv,
-                k_layout: HeadLayout::token_major(d, hd, 3 * d),
-                v: &qkv,
-                v_layout: HeadLayout::token_major(2 * d, hd, 3 * d),
-                out_layout: HeadLayout::token_major(0, hd, d),
-                spec: &spec,
-            })?;
+            let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
             maps.push(att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?);
             // x = x + λ1 ⊙ (attn · Wo + bo)
             x = b.linear(&Linear {
