@@ -10,18 +10,10 @@ use attention_playground::attention::{AttentionSpec, Dropout, Mask, Normalizer, 
 use attention_playground::cpu::CpuBackend;
 use attention_playground::gpu::GpuBackend;
 use attention_playground::Error;
+mod support;
+use support::gpu;
 
 const TOL: f64 = 1e-5;
-
-fn gpu() -> Option<GpuBackend> {
-    match pollster::block_on(GpuBackend::new()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("\n!!!! SKIPPING GPU TEST: {e} (install mesa-vulkan-drivers) !!!!\n");
-            None
-        }
-    }
-}
 
 fn compare(what: &str, g: &Host, c: &Host) {
     let close = |a: &Option<Vec<f32>>, b: &Option<Vec<f32>>, part: &str| match (a, b) {

@@ -11,12 +11,13 @@
 use attention_playground::attention::rollout::RolloutArgs;
 use attention_playground::backend::{AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear};
 use attention_playground::cpu::CpuBackend;
-use attention_playground::gpu::GpuBackend;
 use attention_playground::models::bert::BertModel;
 use attention_playground::text::Tokenizer;
 use attention_playground::weights::bert::BertWeights;
 use attention_playground::weights::WeightFile;
 use attention_playground::{Backend, Result};
+mod support;
+use support::gpu;
 
 // Relative to the package root (cargo runs tests there): the shared target dir is used by
 // several worktrees, so a path baked in at compile time could name another checkout.
@@ -25,24 +26,7 @@ const CASES: &str = "tests/fixtures/text/cases.json";
 const ATTENTION: &str = "tests/fixtures/text/attention.safetensors";
 
 fn weights() -> Option<BertWeights> {
-    match std::fs::read(WEB_FILE) {
-        Ok(bytes) => Some(BertWeights::from_web(bytes).expect("the converted weights load")),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("\n!!!! SKIPPING MINILM PARITY: {WEB_FILE}: {e} (run `make build`) !!!!\n");
-            None
-        }
-        Err(e) => panic!("{WEB_FILE}: {e} (run `make build`: it fetches and converts MiniLM)"),
-    }
-}
-
-fn gpu() -> Option<GpuBackend> {
-    match pollster::block_on(GpuBackend::new()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("\n!!!! SKIPPING GPU TEST: {e} (install mesa-vulkan-drivers) !!!!\n");
-            None
-        }
-    }
+    support::model_file(WEB_FILE, "MiniLM").map(|bytes| BertWeights::from_web(bytes).expect("the converted weights load"))
 }
 
 /// Counts the traffic between host and backend: `upload`s (with their sizes) and `read`s. On the

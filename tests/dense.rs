@@ -14,10 +14,11 @@
 use attention_playground::backend::{Activation, LayerNorm, Linear};
 use attention_playground::cpu::dense;
 use attention_playground::cpu::CpuBackend;
-use attention_playground::gpu::GpuBackend;
 use attention_playground::{Backend, Error};
 
 use dense::seeded_uniform as random;
+mod support;
+use support::gpu;
 
 /// Host operands of one linear call.
 struct Case {
@@ -120,16 +121,6 @@ const EPILOGUES: [(bool, bool, Residual); 12] = {
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max)
-}
-
-fn gpu() -> Option<GpuBackend> {
-    match pollster::block_on(GpuBackend::new()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("\n!!!! SKIPPING GPU DENSE TEST: {e} (install mesa-vulkan-drivers) !!!!\n");
-            None
-        }
-    }
 }
 
 #[test]

@@ -7,11 +7,12 @@
 //! Tolerances (the issue's): attention max |Δ| ≤ 5e-3 and mean |Δ| ≤ 5e-4; saliency the same.
 
 use attention_playground::cpu::CpuBackend;
-use attention_playground::gpu::GpuBackend;
 use attention_playground::models::dinov2::Dinov2;
 use attention_playground::weights::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
 use attention_playground::{Backend, Error};
 use safetensors::SafeTensors;
+mod support;
+use support::gpu;
 
 const WEIGHTS: &str = "www/models/dinov2-s14.f16.safetensors";
 const FIXTURES: [&str; 4] = ["astronaut", "chelsea", "coffee", "rocket"];
@@ -51,24 +52,7 @@ fn fixture(name: &'static str) -> Fixture {
 }
 
 fn weights() -> Option<Dinov2Weights> {
-    match std::fs::read(WEIGHTS) {
-        Ok(bytes) => Some(Dinov2Weights::from_bytes(bytes).expect("the converted weights load")),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("\n!!!! SKIPPING DINOv2 PARITY: {WEIGHTS}: {e} (run `make models`) !!!!\n");
-            None
-        }
-        Err(e) => panic!("{WEIGHTS}: {e} (run `make models`)"),
-    }
-}
-
-fn gpu() -> Option<GpuBackend> {
-    match pollster::block_on(GpuBackend::new()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("\n!!!! SKIPPING GPU TEST: {e} (install mesa-vulkan-drivers) !!!!\n");
-            None
-        }
-    }
+    support::model_file(WEIGHTS, "DINOv2").map(|bytes| Dinov2Weights::from_bytes(bytes).expect("the converted weights load"))
 }
 
 /// (max, mean) absolute difference.

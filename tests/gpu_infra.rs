@@ -1,7 +1,9 @@
 //! The GPU plumbing itself: dispatch, uniform slots, pooling and one-submit readback.
 
-use attention_playground::gpu::{GpuBackend, KernelDef};
+use attention_playground::gpu::KernelDef;
 use attention_playground::Backend;
+mod support;
+use support::gpu;
 
 const AXPY: &str = r#"
 struct Params { a: f32, n: u32 }
@@ -21,16 +23,6 @@ const AXPY_DEF: KernelDef = KernelDef { name: "test_axpy", source: AXPY, entry: 
 struct Params {
     a: f32,
     n: u32,
-}
-
-fn gpu() -> Option<GpuBackend> {
-    match pollster::block_on(GpuBackend::new()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("\n!!!! SKIPPING GPU TEST: {e} (install mesa-vulkan-drivers) !!!!\n");
-            None
-        }
-    }
 }
 
 #[test]
