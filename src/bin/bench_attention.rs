@@ -2,6 +2,10 @@
 //!
 //!     cargo run --release --bin bench_attention -- [--heads 4] [--head-dim 64] [--seq-q N]
 //!         [--normalizer softmax|sparsemax|entmax15] [--reps 5] [--max-seq 4096] [--cpu-only]
+//!         [--gpu-max-seq N]
+//!
+//! On a software adapter (llvmpipe, SwiftShader) the GPU column stops at 1024 unless
+//! `--gpu-max-seq` says otherwise: beyond it one call takes minutes there.
 //!
 //! Each row is the median over `reps` calls (after one warm-up) of one full call: recording or
 //! computing the attention and reading back its output (the weights are computed but not read
@@ -39,10 +43,11 @@ mod native {
         reps: usize,
         max_seq: usize,
         cpu_only: bool,
+        gpu_max_seq: Option<usize>,
     }
 
     fn parse() -> Result<Options, String> {
-        let mut o = Options { heads: 4, head_dim: 64, seq_q: None, normalizer: Normalizer::Softmax, reps: 5, max_seq: 4096, cpu_only: false };
+        let mut o = Options { heads: 4, head_dim: 64, seq_q: None, normalizer: Normalizer::Softmax, reps: 5, max_seq: 4096, cpu_only: false, gpu_max_seq: None };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -54,6 +59,7 @@ mod native {
                 "--reps" => o.reps = number(value("--reps")?, "--reps")?.max(1),
                 "--max-seq" => o.max_seq = number(value("--max-seq")?, "--max-seq")?,
                 "--cpu-only" => o.cpu_only = true,
+                "--gpu-max-seq" => o.gpu_max_seq = Some(number(value("--gpu-max-seq")?, "--gpu-max-seq")?),
                 "--normalizer" => {
                     o.normalizer = match value("--normalizer")?.as_str() {
                         "softmax" => Normalizer::Softmax,
@@ -97,7 +103,7 @@ mod native {
     }
 
     pub fn main() -> Result<(), String> {
-        let o = parse()?;
+        let mut o = parse()?;
         let mut gpu = if o.cpu_only {
             None
         } else {
@@ -118,7 +124,14 @@ mod native {
             o.normalizer,
             o.reps
         );
-        println!("GPU adapter: {adapter}; CPU: 1 thread");
+        let software = ["llvmpipe", "swiftshader", "lavapipe"].iter().any(|s| adapter.to_lowercase().contains(s));
+        if software && o.gpu_max_seq.is_none() {
+            o.gpu_max_seq = Some(1024);
+        }
+        println!(
+            "GPU adapter: {adapter}{}; CPU: 1 thread",
+            if software { " (software: GPU rows stop at --gpu-max-seq, default 1024)" } else { "" }
+        );
         println!("{:>6} {:>12} {:>10} {:>12} {:>10}", "seqK", "CPU ms", "CPU GF/s", "GPU ms", "GPU GF/s");
         let spec = AttentionSpec { normalizer: o.normalizer, ..Default::default() };
         let mut seq = 64;
@@ -139,6 +152,7 @@ mod native {
             let gflop = 4.0 * (o.heads * dims.seq_q * seq * o.head_dim) as f64 / 1e9;
             let cpu_ms = time(&mut CpuBackend::new(), dims, &data, &spec, o.reps)?;
             let gpu_cell = match gpu.as_mut() {
+                Some(_) if o.gpu_max_seq.is_some_and(|m| seq > m) => format!("{:>12} {:>10}", "skipped", "-"),
                 Some(g) => match time(g, dims, &data, &spec, o.reps) {
                     Ok(ms) => format!("{ms:>12.2} {:>10.2}", gflop / ms * 1e3),
                     Err(e) => format!("  error: {e}"),
