@@ -1,18 +1,9 @@
 //! Helpers shared by the extras' integration tests (flash, rollout, multi-head).
 #![allow(dead_code)]
 
-use attention_playground::gpu::GpuBackend;
-
-/// A GPU backend, or None with a loud message where no adapter exists (install mesa-vulkan-drivers).
-pub fn gpu() -> Option<GpuBackend> {
-    match pollster::block_on(GpuBackend::new()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("\n!!!! SKIPPING GPU TEST: {e} (install mesa-vulkan-drivers) !!!!\n");
-            None
-        }
-    }
-}
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::gpu;
 
 /// Deterministic values in [−1, 1).
 pub fn random(seed: u64, n: usize) -> Vec<f32> {
