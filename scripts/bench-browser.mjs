@@ -4,8 +4,9 @@
 //   node scripts/bench-browser.mjs path/to/x.bench.mjs [more.bench.mjs]   (WEBGPU=0 to disable WebGPU)
 //
 // A bench module default-exports { name, async run(ctx) } with ctx =
-//   { harness(), open(path), baseUrl, webgpu, log(...), record(row) }
-// `harness()` opens www/harness.html (pkg loaded as window.ap). Rows passed to `record` are printed
+//   { harness(query?), open(path), baseUrl, webgpu, log(...), record(row) }
+// `harness(query?)` opens www/harness.html (pkg loaded as window.ap; WASM=simd128 or WASM=relaxed in the
+// environment picks that build, else init() picks). Rows passed to `record` are printed
 // as a table at the end and saved to bench-out/<name>.json with the browser and machine described.
 // Figures only: a bench never fails because something is slow.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ try {
       await bench.run({
         baseUrl,
         webgpu,
-        harness: () => track(openHarness(browser, baseUrl, { timeout: 600_000 })),
+        harness: (query = process.env.WASM ? `?wasm=${process.env.WASM}` : '') => track(openHarness(browser, baseUrl, { timeout: 600_000, query })),
         open: (path) => track(openPage(browser, new URL(path, baseUrl).href, { timeout: 600_000 })),
         log: (...a) => console.log('  ', ...a),
         record: (row) => rows.push(row),

@@ -52,9 +52,10 @@ export async function openPage(browser, url, { timeout = 120_000 } = {}) {
   return page;
 }
 
-/** Opens www/harness.html, which loads pkg/ and exposes it as `window.ap`. */
-export async function openHarness(browser, baseUrl, opts) {
-  const page = await openPage(browser, new URL('harness.html', baseUrl).href, opts);
+/** Opens www/harness.html, which loads pkg/ and exposes it as `window.ap`; `opts.query` is
+ *  appended to its URL (e.g. '?wasm=simd128'). */
+export async function openHarness(browser, baseUrl, opts = {}) {
+  const page = await openPage(browser, new URL(`harness.html${opts.query ?? ''}`, baseUrl).href, opts);
   await page.waitForFunction(() => window.apReady || window.apError);
   const err = await page.evaluate(() => window.apError);
   if (err) throw new Error(`pkg/ failed to load in the page: ${err}`);

@@ -9,7 +9,7 @@
 //! says so and skips outside CI when it is absent).
 
 use attention_playground::attention::rollout::RolloutArgs;
-use attention_playground::backend::{AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear};
+use attention_playground::backend::{AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear, WeightLayout};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::models::bert::BertModel;
 use attention_playground::text::Tokenizer;
@@ -63,6 +63,12 @@ impl<B: Backend> Backend for Counting<B> {
 
     fn len(&self, t: &B::Tensor) -> usize {
         self.inner.len(t)
+    }
+
+    fn upload_weight(&mut self, w: &[f32], inp: usize, out: usize) -> Result<(B::Tensor, WeightLayout)> {
+        self.uploads += 1;
+        self.uploaded_floats += w.len();
+        self.inner.upload_weight(w, inp, out)
     }
 
     fn linear(&mut self, op: &Linear<'_, B::Tensor>) -> Result<B::Tensor> {

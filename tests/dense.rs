@@ -11,7 +11,7 @@
 //!   w in [−1, 1]/√in, so outputs are O(1)); the f32 rounding of a k-term dot product then grows
 //!   like √k · 6e-8, about 2e-6 at k = 1536, well inside the bound for every model shape.
 
-use attention_playground::backend::{Activation, LayerNorm, Linear};
+use attention_playground::backend::{Activation, LayerNorm, Linear, WeightLayout};
 use attention_playground::cpu::dense;
 use attention_playground::cpu::CpuBackend;
 use attention_playground::{Backend, Error};
@@ -64,6 +64,7 @@ impl Case {
             in_dim: self.k,
             out_dim: self.n,
             w: &t[1],
+            w_layout: WeightLayout::RowMajor,
             bias: self.bias.as_ref().map(|_| &t[2]),
             activation: if self.gelu { Activation::Gelu } else { Activation::None },
             residual: self.residual.as_ref().map(|_| &t[3]),
@@ -162,6 +163,42 @@ fn cpu_linear_equals_reference_on_odd_and_model_shapes() {
     for (rows, k, n) in shapes {
         let c = Case::new(rows, k, n, true, rows % 2 == 1, Residual::Plain);
         c.assert_cpu_matches_reference(&format!("{rows}×{k}·{k}×{n}"));
+    }
+}
+
+/// Weights packed once by `upload_weight` give exactly what packing inside every call gives,
+/// across k blocks, partial panels and every epilogue.
+#[test]
+fn cpu_prepacked_weights_equal_row_major() {
+    let shapes = [(1, 1, 1), (5, 13, 17), (17, 384, 1152), (11, 1200, 23), (33, 1536, 384), (4, 588, 384)];
+    for (i, (rows, k, n)) in shapes.into_iter().enumerate() {
+        let (bias, gelu, residual) = EPILOGUES[(5 * i + 3) % EPILOGUES.len()];
+        let c = Case::new(rows, k, n, bias, gelu, residual);
+        let mut b = CpuBackend::new();
+        let t = c.upload(&mut b);
+        let (packed, layout) = b.upload_weight(&c.w, k, n).unwrap();
+        assert_eq!(layout, WeightLayout::Packed);
+        let op = c.op(&t);
+        let got = b.linear(&Linear { w: &packed, w_layout: layout, ..op }).unwrap();
+        assert_eq!(got, c.cpu(), "{rows}×{k}·{k}×{n}");
+    }
+    let mut b = CpuBackend::new();
+    let err = b.upload_weight(&[1.0; 11], 3, 4).unwrap_err();
+    assert!(err.to_string().contains("expected 3 × 4"), "{err}");
+    // A packed weight of the wrong size is refused, not read out of bounds.
+    let x = vec![0.5f32; 6];
+    let short = b.upload_weight(&[1.0; 12], 3, 4).unwrap().0[..20].to_vec();
+    let err = b.linear(&Linear { w_layout: WeightLayout::Packed, ..Linear::new(&x, 2, &short, 3, 4, None) }).unwrap_err();
+    assert!(err.to_string().contains("packed w has 20 values"), "{err}");
+}
+
+#[test]
+fn gpu_refuses_weights_packed_for_the_cpu() {
+    let Some(mut g) = gpu() else { return };
+    let (x, w) = (g.upload(&[0.5; 6]).unwrap(), g.upload(&[0.5; 24]).unwrap());
+    match g.linear(&Linear { w_layout: WeightLayout::Packed, ..Linear::new(&x, 2, &w, 3, 4, None) }) {
+        Err(e) => assert!(e.to_string().contains("row-major"), "{e}"),
+        Ok(_) => panic!("the GPU multiplied a CPU-packed weight"),
     }
 }
 

@@ -86,6 +86,13 @@ impl Shared {
     }
 }
 
+/// Which of the two builds in `pkg/` is running: `'relaxed'` (relaxed SIMD: the CPU matmuls use
+/// fused multiply-add; the default `init()` picks it where the engine validates it) or `'simd128'`.
+#[wasm_bindgen(js_name = wasmSimd, unchecked_return_type = "'relaxed' | 'simd128'")]
+pub fn wasm_simd() -> String {
+    if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "simd128" }.into()
+}
+
 /// An attention playground bound to one backend (WebGPU or the CPU).
 #[wasm_bindgen]
 pub struct Playground {

@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use attention_playground::attention::rollout::RolloutArgs;
-use attention_playground::backend::{Activation, AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear};
+use attention_playground::backend::{Activation, AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear, WeightLayout};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::gpu::GpuBackend;
 use attention_playground::models::bert::BertModel;
@@ -76,6 +76,9 @@ impl<B: Backend> Backend for Timed<B> {
     }
     fn len(&self, t: &B::Tensor) -> usize {
         self.inner.len(t)
+    }
+    fn upload_weight(&mut self, w: &[f32], inp: usize, out: usize) -> Result<(B::Tensor, WeightLayout)> {
+        self.add("upload", |b| b.upload_weight(w, inp, out))
     }
     fn linear(&mut self, op: &Linear<'_, B::Tensor>) -> Result<B::Tensor> {
         let name = match (op.activation, op.out_dim) {

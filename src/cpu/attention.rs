@@ -9,7 +9,7 @@
 
 use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
 use crate::attention::{dropout, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
-use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout, Linear};
+use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout};
 use crate::cpu::dense;
 
 /// Query rows sharing one pass over the keys and values: enough that packing k and v for the
@@ -27,8 +27,11 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
     let mut entropy = spec.stats.then(|| vec![0.0f32; heads * seq_q]);
     let mut coverage = spec.stats.then(|| vec![0.0f32; heads * seq_k]);
 
-    let mut block = vec![0.0f32; ROW_BLOCK * seq_k]; // [ROW_BLOCK, seq_k] scores, then weights
+    // [ROW_BLOCK, seq_k]: scores, then weights. When the weights are returned, a block is
+    // computed in place in them (their rows for one head and block are contiguous).
+    let mut scratch_block = if weights.is_some() { Vec::new() } else { vec![0.0f32; ROW_BLOCK * seq_k] };
     let mut scratch = Scratch::default();
+    let contiguous_softmax = spec.normalizer == Normalizer::Softmax && !matches!(spec.mask, Mask::TopK(_));
     for h in 0..heads {
         let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref());
         let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref());
@@ -36,29 +39,29 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         let scorer = Scorer::new(spec, &qh, &kh, d);
         // Dot-product scores of a block are one matrix product q_block · kᵀ: [d, seq_k].
         let k_t = matches!(spec.score, Score::Dot | Score::ScaledDot).then(|| transpose(&kh, seq_k, d));
-        let bias = |i: usize, j: usize| match &spec.positions {
-            Positions::Alibi => alibi_bias(slopes[h], i, j),
-            Positions::RelativeBias(b) => b[relative_index(i, j, seq_k)],
-            Positions::None | Positions::Rope => 0.0,
-        };
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
+            let block = match weights.as_mut() {
+                Some(w) => &mut w[(h * seq_q + i0) * seq_k..][..rows * seq_k],
+                None => &mut scratch_block[..rows * seq_k],
+            };
             match &k_t {
                 Some(k_t) => {
-                    let q_block = qh[i0 * d..(i0 + rows) * d].to_vec();
-                    let s = dense::linear(&Linear::new(&q_block, rows, k_t, d, seq_k, None));
-                    let scale = if spec.score == Score::ScaledDot { scorer.scale } else { 1.0 };
-                    block[..rows * seq_k].iter_mut().zip(&s).for_each(|(b, &x)| *b = x * scale);
+                    dense::matmul_into(&qh[i0 * d..], k_t, rows, d, seq_k, block);
+                    if spec.score == Score::ScaledDot {
+                        block.iter_mut().for_each(|x| *x *= scorer.scale);
+                    }
                 }
-                None => scorer.block(i0, rows, &mut block),
+                None => scorer.block(i0, rows, block),
             }
             for r in 0..rows {
                 let i = i0 + r;
                 let row = &mut block[r * seq_k..(r + 1) * seq_k];
-                for (j, s) in row.iter_mut().enumerate() {
-                    *s = (*s + bias(i, j)) / spec.temperature;
+                add_bias_and_temperature(spec, slopes[h], i, row);
+                match (contiguous_softmax, live_keys(spec.mask, i, seq_k)) {
+                    (true, Some(live)) => softmax_range(row, live),
+                    _ => normalize_row(spec.normalizer, spec.mask, i, row, &mut scratch),
                 }
-                normalize_row(spec.normalizer, spec.mask, i, row, &mut scratch);
                 if let (Some(e), Some(c)) = (entropy.as_mut(), coverage.as_mut()) {
                     e[h * seq_q + i] = row_entropy(row);
                     for (cj, &w) in c[h * seq_k..(h + 1) * seq_k].iter_mut().zip(row.iter()) {
@@ -72,12 +75,9 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
                         *w = if kept { *w * scale } else { 0.0 };
                     }
                 }
-                if let Some(w) = weights.as_mut() {
-                    w[(h * seq_q + i) * seq_k..][..seq_k].copy_from_slice(row);
-                }
             }
             // [rows, d] = [rows, seq_k] · [seq_k, d].
-            let acc = dense::linear(&Linear::new(&block, rows, &vh, seq_k, d, None));
+            let acc = dense::matmul(block, &vh, rows, seq_k, d);
             let o = &args.out_layout;
             for r in 0..rows {
                 let start = o.offset + h * o.head_stride + (i0 + r) * o.row_stride;
@@ -86,6 +86,118 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         }
     }
     AttentionOutput { output, weights, entropy, coverage }
+}
+
+/// score ← (score + position bias) / temperature over one row, skipped when it is the identity.
+fn add_bias_and_temperature(spec: &AttentionSpec, slope: f32, i: usize, row: &mut [f32]) {
+    let t = spec.temperature;
+    match &spec.positions {
+        Positions::Alibi => row.iter_mut().enumerate().for_each(|(j, s)| *s = (*s + alibi_bias(slope, i, j)) / t),
+        Positions::RelativeBias(b) => {
+            let seq_k = row.len();
+            row.iter_mut().enumerate().for_each(|(j, s)| *s = (*s + b[relative_index(i, j, seq_k)]) / t);
+        }
+        Positions::None | Positions::Rope if t != 1.0 => row.iter_mut().for_each(|s| *s /= t),
+        Positions::None | Positions::Rope => {}
+    }
+}
+
+/// The keys of query row i a mask leaves, when they are one run (every mask but top-k).
+fn live_keys(mask: Mask, i: usize, seq_k: usize) -> Option<std::ops::Range<usize>> {
+    match mask {
+        Mask::None => Some(0..seq_k),
+        Mask::Causal => Some(0..(i + 1).min(seq_k)),
+        Mask::Window(w) => Some(i.saturating_sub(w).min(seq_k)..i.saturating_add(w).saturating_add(1).min(seq_k)),
+        Mask::TopK(_) => None,
+    }
+}
+
+/// Softmax of row[live] in place, zeros elsewhere (all zeros when `live` is empty): the common
+/// case of [`normalize_row`], written so that each pass over the row vectorizes.
+fn softmax_range(row: &mut [f32], live: std::ops::Range<usize>) {
+    if live.is_empty() {
+        row.fill(0.0);
+        return;
+    }
+    row[..live.start].fill(0.0);
+    row[live.end..].fill(0.0);
+    let z = &mut row[live];
+    let m = max8(z);
+    exp_shifted(z, m);
+    // The sum in f64: an f32 sum over thousands of keys drifts by ~1e-6, which shows in every
+    // weight (and ×ln seqK in the entropy).
+    let mut acc = [0.0f64; 4];
+    let chunks = z.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
+    for c in chunks {
+        for l in 0..4 {
+            acc[l] += c[l] as f64;
+        }
+    }
+    let inv = (1.0 / (acc.iter().sum::<f64>() + tail)) as f32;
+    z.iter_mut().for_each(|s| *s *= inv);
+}
+
+/// The largest value (NaNs ignored), with eight lanes and comparisons rather than `f32::max`,
+/// which wasm lowers to a call.
+fn max8(z: &[f32]) -> f32 {
+    let pick = |a: f32, b: f32| if b > a { b } else { a };
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = z.chunks_exact(8);
+    let mut m = chunks.remainder().iter().fold(f32::NEG_INFINITY, |a, &b| pick(a, b));
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] = pick(lanes[l], c[l]);
+        }
+    }
+    for l in lanes {
+        m = pick(m, l);
+    }
+    m
+}
+
+/// z ← exp_fast(z − m), four lanes at a time on wasm SIMD128 (bit-identical to the scalar
+/// [`exp_fast`]: the same operations in the same order).
+fn exp_shifted(z: &mut [f32], m: f32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let z = {
+        let mut chunks = z.chunks_exact_mut(4);
+        for c in &mut chunks {
+            let c: &mut [f32; 4] = c.try_into().unwrap();
+            *c = simd::exp_fast_x4(*c, m);
+        }
+        chunks.into_remainder()
+    };
+    z.iter_mut().for_each(|s| *s = exp_fast(*s - m));
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    /// [`super::exp_fast`] of x − m on four lanes.
+    #[inline(always)]
+    pub fn exp_fast_x4(x: [f32; 4], m: f32) -> [f32; 4] {
+        // SAFETY: [f32; 4] and v128 have the same size; unaligned loads and stores are allowed.
+        unsafe {
+            let x = f32x4_sub(v128_load(x.as_ptr() as *const v128), f32x4_splat(m));
+            let lo = f32x4_splat(-87.0);
+            let x = f32x4_pmin(f32x4_pmax(x, lo), f32x4_splat(0.0)); // x.clamp(−87, 0)
+            let n = f32x4_floor(f32x4_add(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)), f32x4_splat(0.5)));
+            let r = f32x4_add(f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_4))), f32x4_mul(n, f32x4_splat(2.121_944_4e-4)));
+            let mut p = f32x4_splat(1.987_569_1e-4);
+            for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+                p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+            }
+            let er = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+            let e = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
+            let y = f32x4_mul(er, e);
+            let y = v128_andnot(y, f32x4_le(x, lo));
+            let mut out = [0.0f32; 4];
+            v128_store(out.as_mut_ptr() as *mut v128, y);
+            out
+        }
+    }
 }
 
 /// e^x for x ≤ 0 (softmax arguments), branch-free so a row of it vectorizes: x = n·ln 2 + r with

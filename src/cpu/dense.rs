@@ -8,7 +8,7 @@
 //! (bias first, then `+ x·w` for k = 0, 1, …, no fused multiply-add), so without GELU the two
 //! agree exactly; GELU uses a vectorizable erf ([`gelu_fast`]) instead of libm's.
 
-use crate::backend::{Activation, LayerNorm, Linear};
+use crate::backend::{Activation, LayerNorm, Linear, WeightLayout};
 use crate::ensure;
 use crate::error::Result;
 
@@ -19,7 +19,10 @@ pub fn check_linear<T>(op: &Linear<'_, T>, len: impl Fn(&T) -> usize) -> Result<
     let (ri, io, ro) = (r.checked_mul(i), i.checked_mul(o), r.checked_mul(o));
     ensure!(ri.is_some() && io.is_some() && ro.is_some(), "linear: {r} × {i} × {o} is too large");
     ensure!(Some(len(op.x)) == ri, "linear: x has {} values, expected rows × in = {r} × {i}", len(op.x));
-    ensure!(Some(len(op.w)) == io, "linear: w has {} values, expected in × out = {i} × {o}", len(op.w));
+    match op.w_layout {
+        WeightLayout::RowMajor => ensure!(Some(len(op.w)) == io, "linear: w has {} values, expected in × out = {i} × {o}", len(op.w)),
+        WeightLayout::Packed => ensure!(len(op.w) == packed_len(i, o), "linear: packed w has {} values, expected {} for {i} × {o}", len(op.w), packed_len(i, o)),
+    }
     if let Some(b) = op.bias {
         ensure!(len(b) == o, "linear: bias has {} values, expected {o}", len(b));
     }
@@ -113,6 +116,7 @@ pub mod reference {
     use super::*;
 
     pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
+        assert_eq!(op.w_layout, WeightLayout::RowMajor, "the reference reads row-major weights");
         let (rows, k, n) = (op.rows, op.in_dim, op.out_dim);
         let mut y = vec![0.0f32; rows * n];
         for r in 0..rows {
@@ -155,44 +159,110 @@ const KC: usize = 512;
 
 /// `y = epilogue(x · w + bias)`, cache-blocked and register-blocked. Shapes must already have
 /// been checked with [`check_linear`].
-///
-/// Loop nest: k blocks (outer, so one block of x is reused by every panel) → column panels of
-/// w, packed → blocks of `MR` rows → the micro-kernel over the k block. Partial sums wait in `y`
-/// between k blocks; reloading them keeps the summation order of the reference.
 pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
     let (rows, k, n) = (op.rows, op.in_dim, op.out_dim);
     let mut y = vec![0.0f32; rows * n];
     if let Some(b) = op.bias {
         y.chunks_exact_mut(n).for_each(|yr| yr.copy_from_slice(b));
     }
-    let mut panel = vec![0.0f32; KC.min(k) * NR];
+    let w = match op.w_layout {
+        WeightLayout::RowMajor => Panels::Pack(op.w),
+        WeightLayout::Packed => Panels::Packed(op.w),
+    };
+    gemm(op.x, w, rows, k, n, &mut y, |row, cols, yr| epilogue(op, row, cols, yr, true));
+    y
+}
+
+/// Length of an [in_dim, out_dim] weight packed by [`pack_weight`]: out_dim padded to whole panels.
+pub fn packed_len(in_dim: usize, out_dim: usize) -> usize {
+    in_dim * out_dim.div_ceil(NR) * NR
+}
+
+/// An [in_dim, out_dim] row-major weight rearranged into the panels [`linear`] multiplies
+/// with, in the order it reads them: k blocks of `KC`, then column panels of `NR`, each
+/// [kc][NR] (zero-padded past out_dim). Weights packed once at load time spare every forward
+/// the copy.
+pub fn pack_weight(w: &[f32], in_dim: usize, out_dim: usize) -> Vec<f32> {
+    assert_eq!(w.len(), in_dim * out_dim, "pack_weight: w is not {in_dim} × {out_dim}");
+    let mut packed = vec![0.0f32; packed_len(in_dim, out_dim)];
+    let mut at = 0;
+    for k0 in (0..in_dim).step_by(KC) {
+        let kc = KC.min(in_dim - k0);
+        for n0 in (0..out_dim).step_by(NR) {
+            pack(&w[k0 * out_dim..], out_dim, kc, n0, NR.min(out_dim - n0), &mut packed[at..at + kc * NR]);
+            at += kc * NR;
+        }
+    }
+    packed
+}
+
+/// Where `gemm` gets its weight panels: packed on the fly from a row-major [k, n] matrix, or
+/// read from one packed by [`pack_weight`].
+#[derive(Clone, Copy)]
+enum Panels<'a> {
+    Pack(&'a [f32]),
+    Packed(&'a [f32]),
+}
+
+/// `x · w` for x [rows, k] and w [k, n].
+pub fn matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize) -> Vec<f32> {
+    let mut y = vec![0.0f32; rows * n];
+    matmul_into(x, w, rows, k, n, &mut y);
+    y
+}
+
+/// `y = x · w` for x [rows, k] and w [k, n], into a caller's buffer (attention writes its scores
+/// straight into the weights it returns). Panics if a slice is shorter than its shape.
+pub fn matmul_into(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32]) {
+    assert!(x.len() >= rows * k && w.len() >= k * n && y.len() >= rows * n, "matmul_into: operands shorter than {rows}×{k}·{k}×{n}");
+    y[..rows * n].fill(0.0);
+    gemm(x, Panels::Pack(w), rows, k, n, y, |_, _, _| {});
+}
+
+/// `y += x · w`, then `finish(row, cols, y[row, cols])` on each finished piece of a row.
+///
+/// Loop nest: k blocks (outer, so one block of x is reused by every panel) → column panels of
+/// w, packed → blocks of `MR` rows → the micro-kernel over the k block. Partial sums wait in `y`
+/// between k blocks; reloading them keeps the summation order of the reference.
+fn gemm(x: &[f32], w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32], mut finish: impl FnMut(usize, std::ops::Range<usize>, &mut [f32])) {
+    let mut scratch = match w {
+        Panels::Pack(_) => vec![0.0f32; KC.min(k) * NR],
+        Panels::Packed(_) => Vec::new(),
+    };
+    let mut at = 0; // offset of the next panel in a packed weight
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
         let last = k0 + kc == k;
         for n0 in (0..n).step_by(NR) {
             let nr = NR.min(n - n0);
-            pack(&op.w[k0 * n..], n, kc, n0, nr, &mut panel[..kc * NR]);
+            let panel: &[f32] = match w {
+                Panels::Pack(w) => {
+                    pack(&w[k0 * n..], n, kc, n0, nr, &mut scratch[..kc * NR]);
+                    &scratch[..kc * NR]
+                }
+                Panels::Packed(w) => &w[at..at + kc * NR],
+            };
+            at += kc * NR;
             let mut r0 = 0;
             while r0 < rows {
                 let m = MR.min(rows - r0);
-                let x = &op.x[r0 * k + k0..];
-                let tile = Tile { y: &mut y, row0: r0, col0: n0, cols: nr, n };
+                let x = &x[r0 * k + k0..];
+                let tile = Tile { y: &mut *y, row0: r0, col0: n0, cols: nr, n };
                 match m {
-                    MR => block::<MR>(x, k, kc, &panel, tile),
-                    3 => block::<3>(x, k, kc, &panel, tile),
-                    2 => block::<2>(x, k, kc, &panel, tile),
-                    _ => block::<1>(x, k, kc, &panel, tile),
+                    MR => block::<MR>(x, k, kc, panel, tile),
+                    3 => block::<3>(x, k, kc, panel, tile),
+                    2 => block::<2>(x, k, kc, panel, tile),
+                    _ => block::<1>(x, k, kc, panel, tile),
                 }
                 if last {
                     for row in r0..r0 + m {
-                        epilogue(op, row, n0..n0 + nr, &mut y[row * n + n0..row * n + n0 + nr], true);
+                        finish(row, n0..n0 + nr, &mut y[row * n + n0..row * n + n0 + nr]);
                     }
                 }
                 r0 += m;
             }
         }
     }
-    y
 }
 
 /// Copies w[0..kc, n0..n0+nr] (row stride n) into `panel` as [kc][NR], zero-padding the columns
@@ -221,6 +291,7 @@ struct Tile<'a> {
 }
 
 impl Tile<'_> {
+    #[inline(always)]
     fn load<const M: usize>(&self) -> [[f32; NR]; M] {
         let mut acc = [[0.0f32; NR]; M];
         for (i, a) in acc.iter_mut().enumerate() {
@@ -233,6 +304,7 @@ impl Tile<'_> {
         acc
     }
 
+    #[inline(always)]
     fn store<const M: usize>(&mut self, acc: &[[f32; NR]; M]) {
         for (i, a) in acc.iter().enumerate() {
             let at = (self.row0 + i) * self.n + self.col0;

@@ -6,7 +6,7 @@ pub mod dense;
 use crate::attention::check::check_args;
 use crate::attention::flash;
 use crate::attention::rollout::RolloutArgs;
-use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
+use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear, WeightLayout};
 use crate::error::Result;
 
 #[derive(Default)]
@@ -31,6 +31,11 @@ impl Backend for CpuBackend {
 
     fn len(&self, t: &Vec<f32>) -> usize {
         t.len()
+    }
+
+    fn upload_weight(&mut self, w: &[f32], in_dim: usize, out_dim: usize) -> Result<(Vec<f32>, WeightLayout)> {
+        crate::ensure!(in_dim.checked_mul(out_dim) == Some(w.len()), "weight has {} values, expected {in_dim} × {out_dim}", w.len());
+        Ok((dense::pack_weight(w, in_dim, out_dim), WeightLayout::Packed))
     }
 
     fn linear(&mut self, op: &Linear<'_, Vec<f32>>) -> Result<Vec<f32>> {
@@ -59,5 +64,9 @@ impl Backend for CpuBackend {
 
     async fn read(&mut self, tensors: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>> {
         Ok(tensors.iter().map(|t| t.to_vec()).collect())
+    }
+
+    async fn read_owned(&mut self, tensors: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>> {
+        Ok(tensors)
     }
 }

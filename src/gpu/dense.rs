@@ -48,6 +48,7 @@ impl GpuBackend {
     pub(super) fn dense_linear(&mut self, op: &Linear<'_, GpuTensor>) -> Result<GpuTensor> {
         self.ctx.check_alive()?;
         check_linear(op, |t| t.len)?;
+        crate::ensure!(op.w_layout == crate::backend::WeightLayout::RowMajor, "linear: the GPU takes row-major weights (this one was packed for the CPU)");
         let params = LinearParams {
             rows: as_u32(op.rows, "rows")?,
             k: as_u32(op.in_dim, "in")?,

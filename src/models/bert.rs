@@ -6,7 +6,7 @@
 //! everything in between is backend ops, read back once per forward.
 
 use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm as LayerNormOp, Linear as LinearOp};
+use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm as LayerNormOp, Linear as LinearOp, WeightLayout};
 use crate::ensure;
 use crate::error::Result;
 use crate::weights::bert::{BertConfig, BertWeights, LayerNormWeights, LinearWeights};
@@ -16,17 +16,19 @@ struct Linear<T> {
     weight: T,
     /// [out]
     bias: T,
+    layout: WeightLayout,
     inp: usize,
     out: usize,
 }
 
 impl<T> Linear<T> {
     fn load<B: Backend<Tensor = T>>(b: &mut B, w: &LinearWeights, inp: usize, out: usize) -> Result<Self> {
-        Ok(Linear { weight: b.upload(&w.weight)?, bias: b.upload(&w.bias)?, inp, out })
+        let (weight, layout) = b.upload_weight(&w.weight, inp, out)?;
+        Ok(Linear { weight, layout, bias: b.upload(&w.bias)?, inp, out })
     }
 
     fn op<'a>(&'a self, x: &'a T, rows: usize) -> LinearOp<'a, T> {
-        LinearOp::new(x, rows, &self.weight, self.inp, self.out, Some(&self.bias))
+        LinearOp { w_layout: self.layout, ..LinearOp::new(x, rows, &self.weight, self.inp, self.out, Some(&self.bias)) }
     }
 }
 
@@ -145,9 +147,8 @@ impl<B: Backend> BertModel<B> {
             maps.push(att.weights.ok_or_else(|| crate::invalid!("the backend returned no attention weights"))?);
         }
 
-        let mut wanted: Vec<&B::Tensor> = maps.iter().collect();
-        wanted.push(&x);
-        let mut out = b.read(&wanted).await?;
+        maps.push(x);
+        let mut out = b.read_owned(maps).await?;
         let hidden = out.pop().expect("read returns one vector per tensor"); // [seq, hidden]
         let attention = out.concat();
         // Mean pooling over the (unpadded) sequence, then L2 normalization.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm, Linear};
+use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm, Linear, WeightLayout};
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::vision::{self, resample, ModelInput};
@@ -52,6 +52,8 @@ pub struct Dinov2<B: Backend> {
     embeddings: Embeddings<B>,
     layers: Vec<Layer<B>>,
     layernorm: (B::Tensor, B::Tensor),
+    /// How the backend holds the matmul weights above.
+    weight_layout: WeightLayout,
     decoder: Option<DecoderWeights>,
 }
 
@@ -75,9 +77,16 @@ pub struct Dinov2Output {
 impl<B: Backend> Dinov2<B> {
     /// Uploads the weights to `b`, where they stay for every forward.
     pub fn load(b: &mut B, w: Dinov2Weights) -> Result<Dinov2<B>> {
-        let mut up = |v: &[f32]| b.upload(v);
+        let (d, mlp, p) = (w.config.hidden, w.config.mlp, w.config.patch);
+        // Matmul weights go up in the backend's own layout (the same for all of them).
+        let mut weight_layout = WeightLayout::RowMajor;
+        let mut weight = |b: &mut B, v: &[f32], inp: usize, out: usize| -> Result<B::Tensor> {
+            let (t, layout) = b.upload_weight(v, inp, out)?;
+            weight_layout = layout;
+            Ok(t)
+        };
         let embeddings = Embeddings {
-            patch_weight: up(&w.embeddings.patch_weight)?,
+            patch_weight: weight(b, &w.embeddings.patch_weight, 3 * p * p, d)?,
             cls_token: w.embeddings.cls_token,
             position_embeddings: w.embeddings.position_embeddings,
             patch_bias: w.embeddings.patch_bias,
@@ -88,23 +97,23 @@ impl<B: Backend> Dinov2<B> {
             .iter()
             .map(|l| {
                 Ok(Layer {
-                    norm1: (up(&l.norm1.0)?, up(&l.norm1.1)?),
-                    qkv_weight: up(&l.qkv_weight)?,
-                    qkv_bias: up(&l.qkv_bias)?,
-                    out_weight: up(&l.out_weight)?,
-                    out_bias: up(&l.out_bias)?,
-                    layer_scale1: up(&l.layer_scale1)?,
-                    norm2: (up(&l.norm2.0)?, up(&l.norm2.1)?),
-                    fc1_weight: up(&l.fc1_weight)?,
-                    fc1_bias: up(&l.fc1_bias)?,
-                    fc2_weight: up(&l.fc2_weight)?,
-                    fc2_bias: up(&l.fc2_bias)?,
-                    layer_scale2: up(&l.layer_scale2)?,
+                    norm1: (b.upload(&l.norm1.0)?, b.upload(&l.norm1.1)?),
+                    qkv_weight: weight(b, &l.qkv_weight, d, 3 * d)?,
+                    qkv_bias: b.upload(&l.qkv_bias)?,
+                    out_weight: weight(b, &l.out_weight, d, d)?,
+                    out_bias: b.upload(&l.out_bias)?,
+                    layer_scale1: b.upload(&l.layer_scale1)?,
+                    norm2: (b.upload(&l.norm2.0)?, b.upload(&l.norm2.1)?),
+                    fc1_weight: weight(b, &l.fc1_weight, d, mlp)?,
+                    fc1_bias: b.upload(&l.fc1_bias)?,
+                    fc2_weight: weight(b, &l.fc2_weight, mlp, d)?,
+                    fc2_bias: b.upload(&l.fc2_bias)?,
+                    layer_scale2: b.upload(&l.layer_scale2)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let layernorm = (up(&w.layernorm.0)?, up(&w.layernorm.1)?);
-        Ok(Dinov2 { config: w.config, embeddings, layers, layernorm, decoder: w.decoder })
+        let layernorm = (b.upload(&w.layernorm.0)?, b.upload(&w.layernorm.1)?);
+        Ok(Dinov2 { config: w.config, embeddings, layers, layernorm, weight_layout, decoder: w.decoder })
     }
 
     /// RGBA bytes → preprocessing → forward.
@@ -141,6 +150,7 @@ impl<B: Backend> Dinov2<B> {
         self.embeddings.prepare_residual(b, c, gw, gh)?;
         let mut x = b.linear(&Linear {
             residual: Some(&self.embeddings.residual[&(gw, gh)]),
+            w_layout: self.weight_layout,
             ..Linear::new(&cols, t, &self.embeddings.patch_weight, k, d, None)
         })?; // [T, D]
 
@@ -150,29 +160,31 @@ impl<B: Backend> Dinov2<B> {
         let mut maps = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
             let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm1.0, beta: &l.norm1.1, eps: c.eps })?;
-            let qkv = b.linear(&Linear::new(&h, t, &l.qkv_weight, d, 3 * d, Some(&l.qkv_bias)))?; // [T, 3D]
+            let w_layout = self.weight_layout;
+            let qkv = b.linear(&Linear { w_layout, ..Linear::new(&h, t, &l.qkv_weight, d, 3 * d, Some(&l.qkv_bias)) })?; // [T, 3D]
             let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
             maps.push(att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?);
             // x = x + λ1 ⊙ (attn · Wo + bo)
             x = b.linear(&Linear {
                 residual: Some(&x),
                 residual_scale: Some(&l.layer_scale1),
+                w_layout,
                 ..Linear::new(&att.output, t, &l.out_weight, d, d, Some(&l.out_bias))
             })?;
             let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm2.0, beta: &l.norm2.1, eps: c.eps })?;
-            let m = b.linear(&Linear { activation: Activation::Gelu, ..Linear::new(&h, t, &l.fc1_weight, d, c.mlp, Some(&l.fc1_bias)) })?; // [T, mlp]
+            let m = b.linear(&Linear { activation: Activation::Gelu, w_layout, ..Linear::new(&h, t, &l.fc1_weight, d, c.mlp, Some(&l.fc1_bias)) })?; // [T, mlp]
             // x = x + λ2 ⊙ (gelu(...) · W2 + b2)
             x = b.linear(&Linear {
                 residual: Some(&x),
                 residual_scale: Some(&l.layer_scale2),
+                w_layout,
                 ..Linear::new(&m, t, &l.fc2_weight, c.mlp, d, Some(&l.fc2_bias))
             })?;
         }
         let out = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &self.layernorm.0, beta: &self.layernorm.1, eps: c.eps })?;
 
-        let mut wanted: Vec<&B::Tensor> = maps.iter().collect();
-        wanted.push(&out);
-        let mut read = b.read(&wanted).await?;
+        maps.push(out);
+        let mut read = b.read_owned(maps).await?;
         let hidden = read.pop().unwrap_or_default();
         let attention = read.concat(); // [layers, heads, T, T]
         let saliency = match &self.decoder {

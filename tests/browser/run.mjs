@@ -5,8 +5,9 @@
 //   node tests/browser/run.mjs [name-filter]      MODES=cpu|webgpu to run one browser; VERBOSE=1
 //
 // A test file's default export maps test names to async functions receiving a context:
-//   { mode, expectBackend, baseUrl, harness(), open(path), assert }
-// `harness()` opens www/harness.html (pkg loaded as window.ap); `open(path)` any page under www/.
+//   { mode, expectBackend, baseUrl, harness(query?), open(path), assert }
+// `harness(query?)` opens www/harness.html (pkg loaded as window.ap; query '?wasm=simd128' picks
+// that build); `open(path)` any page under www/.
 // Pages that log console errors or throw fail the test.
 import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
@@ -49,7 +50,7 @@ try {
             expectBackend: mode.expectBackend,
             baseUrl,
             assert,
-            harness: () => track(openHarness(browser, baseUrl)),
+            harness: (query) => track(openHarness(browser, baseUrl, { query })),
             open: (path) => track(openPage(browser, new URL(path, baseUrl).href)),
           };
           const start = performance.now();

@@ -1,6 +1,7 @@
 // MiniLM in the browser: parity with PyTorch (the fixtures of tests/bert_parity.rs, made by
 // scripts/make-text-fixtures.py): tokens identical, attention max |Δ| ≤ 2e-3 on the stored rows
-// of all 72 maps, embedding cosine ≥ 0.9999. Then clear errors, and a GPU device loss mid-use.
+// of all 72 maps, embedding cosine ≥ 0.9999 (with the relaxed-SIMD build init() picks in Chromium,
+// and in the CPU browser with the SIMD128 build too). Then clear errors, and a GPU device loss mid-use.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from './safetensors.mjs';
@@ -72,6 +73,14 @@ export default {
     assert.deepEqual(first.info, { layers: 6, heads: 12, hidden: 384, vocab: 30522, maxTokens: 512 });
     for (const i of CASES.slice(1)) await check(page, i, assert, expectBackend);
     if (mode === 'cpu') for (const i of LONG_CASES) await check(page, i, assert, expectBackend);
+  },
+
+  async 'init() picks the relaxed-SIMD build here; the SIMD128 build matches PyTorch too'({ harness, mode, assert }) {
+    assert.equal(await (await harness()).evaluate(() => window.ap.wasmSimd()), 'relaxed');
+    if (mode !== 'cpu') return; // the two builds differ only in the CPU path's code
+    const page = await harness('?wasm=simd128');
+    assert.equal(await page.evaluate(() => window.ap.wasmSimd()), 'simd128');
+    for (const i of [...CASES, ...LONG_CASES]) await check(page, i, assert, 'cpu');
   },
 
   async 'runText and loadTextModel reject bad use with clear errors'({ harness, assert }) {

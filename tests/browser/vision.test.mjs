@@ -89,6 +89,11 @@ export default {
     await parity(ctx, ['chelsea'], { loseDevice: ctx.mode === 'webgpu' });
   },
 
+  async 'the SIMD128 build (engines without relaxed SIMD) matches onnxruntime too'(ctx) {
+    if (ctx.mode !== 'cpu') return; // the two builds differ only in the CPU path's code
+    await parity({ ...ctx, harness: () => ctx.harness('?wasm=simd128') }, ['astronaut', 'chelsea']);
+  },
+
   async 'runImage rejects bad input with clear errors'({ harness, assert }) {
     const page = await harness();
     // Chromium logs the deliberate 404 below as a console error; that one is expected.

@@ -69,12 +69,13 @@ export default {
     exportOnnx(log);
     prepareOrt(log, [[ONNX, 'minilm.onnx']]);
     const page = await harness();
+    const simd = await page.evaluate(() => window.ap.wasmSimd());
     const times = (r) => r.times.map((t) => t.toFixed(0)).join(', ');
     // CPU path and onnxruntime-web one size after the other, so both see the same machine load.
     for (const n of SIZES) {
       const r = await timeOurs(page, 'cpu', n, RUNS);
-      log(`ours cpu n=${n}: ${r.ms.toFixed(1)} ms median (${times(r)}); forward alone ${r.forward.toFixed(1)} ms`);
-      record({ engine: 'attention-playground (cpu)', tokens: n, 'ms (median)': +r.ms.toFixed(1), runs: RUNS, returns: '72 maps + embedding' });
+      log(`ours cpu (wasm ${simd}) n=${n}: ${r.ms.toFixed(1)} ms median (${times(r)}); forward alone ${r.forward.toFixed(1)} ms`);
+      record({ engine: `attention-playground (cpu, wasm ${simd})`, tokens: n, 'ms (median)': +r.ms.toFixed(1), runs: RUNS, returns: '72 maps + embedding' });
       const o = await timeOrt(page, { model: 'minilm.onnx', args: r.ids, feeds: FEEDS });
       const ratio = r.ms / o.ms;
       log(`${ORT_LABEL} n=${n}: ${o.ms.toFixed(1)} ms median (${times(o)}); ours / ort = ${ratio.toFixed(2)}`);

@@ -51,13 +51,13 @@ export default {
         await session.run(feeds);
         theirs.push(performance.now() - t);
       }
-      return { backend: pg.backend, load, ours, theirs, oursMs: med(ours), theirsMs: med(theirs) };
+      return { backend: pg.backend, simd: window.ap.wasmSimd(), load, ours, theirs, oursMs: med(ours), theirsMs: med(theirs) };
     }, { runs: RUNS });
     const list = (ts) => ts.map((t) => t.toFixed(0)).join(', ');
-    log(`ours ${cpu.backend}: ${cpu.oursMs.toFixed(0)} ms median (${list(cpu.ours)}); model load ${cpu.load.toFixed(0)} ms`);
+    log(`ours ${cpu.backend} (wasm ${cpu.simd}): ${cpu.oursMs.toFixed(0)} ms median (${list(cpu.ours)}); model load ${cpu.load.toFixed(0)} ms`);
     log(`onnxruntime-web ${ORT_VERSION} wasm 1 thread: ${cpu.theirsMs.toFixed(0)} ms median (${list(cpu.theirs)})`);
     log(`ratio ours/onnxruntime-web: ${(cpu.oursMs / cpu.theirsMs).toFixed(2)} (target ≤ 0.8)`);
-    record({ engine: `attention-playground (${cpu.backend}, wasm simd128)`, 'forward ms (median)': Math.round(cpu.oursMs), runs: RUNS, returns: '72 maps + saliency' });
+    record({ engine: `attention-playground (${cpu.backend}, wasm ${cpu.simd})`, 'forward ms (median)': Math.round(cpu.oursMs), runs: RUNS, returns: '72 maps + saliency' });
     record({ engine: `onnxruntime-web ${ORT_VERSION} (wasm, 1 thread)`, 'forward ms (median)': Math.round(cpu.theirsMs), runs: RUNS, returns: 'saliency only' });
     if (!webgpu) return;
 
