@@ -72,12 +72,13 @@ fn check_parity<B: Backend>(b: &mut B, label: &str, names: &[&'static str]) {
         let out = pollster::block_on(model.run_image(b, &f.rgba, f.width, f.height)).unwrap();
         assert_eq!((out.grid_w * 14, out.grid_h * 14), (f.width, f.height), "{}", f.name);
         let t = out.tokens;
+        let attention = out.attention.concat();
         assert_eq!(f.attention.len(), layers * heads * f.rows.len() * t, "{}: fixture shape", f.name);
         // Our rows, gathered in the fixture's layout.
         let mut ours = Vec::with_capacity(f.attention.len());
         for lh in 0..layers * heads {
             for &r in &f.rows {
-                ours.extend_from_slice(&out.attention[(lh * t + r) * t..][..t]);
+                ours.extend_from_slice(&attention[(lh * t + r) * t..][..t]);
             }
         }
         let (max, mean) = diff(&ours, &f.attention);
@@ -130,11 +131,12 @@ fn tiny_model_gpu_equals_cpu() {
     let b = pollster::block_on(mg.run_image(&mut g, &rgba, w, h)).unwrap();
     // 70×42 → 224×134 → cropped to 224×126: 16 × 9 patches.
     assert_eq!((a.grid_w, a.grid_h, a.tokens), (16, 9, 145));
-    assert_eq!(a.attention.len(), 2 * 2 * 145 * 145);
-    for row in a.attention.chunks_exact(145) {
+    let maps = a.attention.concat();
+    assert_eq!(maps.len(), 2 * 2 * 145 * 145);
+    for row in maps.chunks_exact(145) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
-    let (max, _) = diff(&a.attention, &b.attention);
+    let (max, _) = diff(&maps, &b.attention.concat());
     assert!(max <= 1e-5, "attention: GPU and CPU differ by {max:e}");
     let (max, _) = diff(a.saliency.as_ref().unwrap(), b.saliency.as_ref().unwrap());
     assert!(max <= 1e-5, "saliency: GPU and CPU differ by {max:e}");

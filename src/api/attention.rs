@@ -80,6 +80,17 @@ pub(crate) fn js_field(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
+/// One Float32Array holding `parts` end to end, copied from wasm memory once.
+pub(crate) fn joined_f32(parts: &[Vec<f32>]) -> js_sys::Float32Array {
+    let out = js_sys::Float32Array::new_with_length(parts.iter().map(Vec::len).sum::<usize>() as u32);
+    let mut at = 0u32;
+    for p in parts {
+        out.subarray(at, at + p.len() as u32).copy_from(p);
+        at += p.len() as u32;
+    }
+    out
+}
+
 pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }

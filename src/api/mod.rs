@@ -24,7 +24,7 @@ use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::playground::{Engine, Session};
 
-pub(crate) use attention::js_field;
+pub(crate) use attention::{joined_f32, js_field};
 
 #[wasm_bindgen(start)]
 fn start() {

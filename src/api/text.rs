@@ -8,7 +8,7 @@ use js_sys::{Array, Float32Array, Object, Promise, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
-use super::{js_field, Playground};
+use super::{joined_f32, js_field, Playground};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::bert::{BertModel, BertOutput};
@@ -158,7 +158,7 @@ impl Playground {
             js_field(&r, "tokenTypes", &Uint8Array::from(&types[..]).into());
             js_field(&r, "layers", &(layers as u32).into());
             js_field(&r, "heads", &(heads as u32).into());
-            js_field(&r, "attention", &Float32Array::from(&out.attention[..]).into());
+            js_field(&r, "attention", &joined_f32(&out.attention).into());
             js_field(&r, "embedding", &Float32Array::from(&out.embedding[..]).into());
             js_field(&r, "truncated", &enc.truncated.into());
             js_field(&r, "backend", &shared.kind.get().js_name().into());

@@ -8,7 +8,7 @@ use js_sys::{Float32Array, Object, Promise, Uint8Array, Uint8ClampedArray};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
-use super::{js_field, Playground};
+use super::{joined_f32, js_field, Playground};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::dinov2::{Dinov2, Dinov2Output};
@@ -163,7 +163,7 @@ impl Playground {
             js_field(&r, "tokens", &(out.tokens as u32).into());
             js_field(&r, "width", &(out.width as u32).into());
             js_field(&r, "height", &(out.height as u32).into());
-            js_field(&r, "attention", &Float32Array::from(&out.attention[..]).into());
+            js_field(&r, "attention", &joined_f32(&out.attention).into());
             if let Some(s) = &out.saliency {
                 js_field(&r, "saliency", &Float32Array::from(&s[..]).into());
             }

@@ -113,7 +113,7 @@ fn live_keys(mask: Mask, i: usize, seq_k: usize) -> Option<std::ops::Range<usize
 }
 
 /// Softmax of row[live] in place, zeros elsewhere (all zeros when `live` is empty): the common
-/// case of [`normalize_row`], written so that each pass over the row vectorizes.
+/// case of [`normalize_row`], in vectorized passes (explicit SIMD128 in wasm).
 fn softmax_range(row: &mut [f32], live: std::ops::Range<usize>) {
     if live.is_empty() {
         row.fill(0.0);
@@ -121,26 +121,17 @@ fn softmax_range(row: &mut [f32], live: std::ops::Range<usize>) {
     }
     row[..live.start].fill(0.0);
     row[live.end..].fill(0.0);
-    let z = &mut row[live];
-    let m = max8(z);
-    exp_shifted(z, m);
-    // The sum in f64: an f32 sum over thousands of keys drifts by ~1e-6, which shows in every
-    // weight (and ×ln seqK in the entropy).
-    let mut acc = [0.0f64; 4];
-    let chunks = z.chunks_exact(4);
-    let tail: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
-    for c in chunks {
-        for l in 0..4 {
-            acc[l] += c[l] as f64;
-        }
-    }
-    let inv = (1.0 / (acc.iter().sum::<f64>() + tail)) as f32;
-    z.iter_mut().for_each(|s| *s *= inv);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::softmax(&mut row[live]);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    softmax_scalar(&mut row[live]);
 }
 
-/// The largest value (NaNs ignored), with eight lanes and comparisons rather than `f32::max`,
-/// which wasm lowers to a call.
-fn max8(z: &[f32]) -> f32 {
+/// The largest value (NaNs ignored), z ← exp_fast(z − max), then z / Σz with the sum in f64: an
+/// f32 sum over thousands of keys drifts by ~1e-6, which shows in every weight (and ×ln seqK in
+/// the entropy). Comparisons rather than `f32::max`, which wasm lowers to a call.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn softmax_scalar(z: &mut [f32]) {
     let pick = |a: f32, b: f32| if b > a { b } else { a };
     let mut lanes = [f32::NEG_INFINITY; 8];
     let chunks = z.chunks_exact(8);
@@ -150,53 +141,78 @@ fn max8(z: &[f32]) -> f32 {
             lanes[l] = pick(lanes[l], c[l]);
         }
     }
-    for l in lanes {
-        m = pick(m, l);
-    }
-    m
-}
-
-/// z ← exp_fast(z − m), four lanes at a time on wasm SIMD128 (bit-identical to the scalar
-/// [`exp_fast`]: the same operations in the same order).
-fn exp_shifted(z: &mut [f32], m: f32) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let z = {
-        let mut chunks = z.chunks_exact_mut(4);
-        for c in &mut chunks {
-            let c: &mut [f32; 4] = c.try_into().unwrap();
-            *c = simd::exp_fast_x4(*c, m);
+    m = lanes.into_iter().fold(m, pick);
+    let mut acc = [0.0f64; 4];
+    let mut chunks = z.chunks_exact_mut(4);
+    for c in &mut chunks {
+        for l in 0..4 {
+            c[l] = exp_fast(c[l] - m);
+            acc[l] += c[l] as f64;
         }
-        chunks.into_remainder()
-    };
-    z.iter_mut().for_each(|s| *s = exp_fast(*s - m));
+    }
+    let mut sum = acc.iter().sum::<f64>();
+    for v in chunks.into_remainder() {
+        *v = exp_fast(*v - m);
+        sum += *v as f64;
+    }
+    let inv = (1.0 / sum) as f32;
+    z.iter_mut().for_each(|s| *s *= inv);
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
+    use super::exp_fast;
     use core::arch::wasm32::*;
 
-    /// [`super::exp_fast`] of x − m on four lanes.
-    #[inline(always)]
-    pub fn exp_fast_x4(x: [f32; 4], m: f32) -> [f32; 4] {
-        // SAFETY: [f32; 4] and v128 have the same size; unaligned loads and stores are allowed.
+    /// [`super::softmax_scalar`] on f32x4 lanes: the same max, the same exponentials
+    /// ([`exp_fast_x4`] is bit-identical to `exp_fast`), the f64 sum in four partial sums.
+    pub fn softmax(z: &mut [f32]) {
+        let n4 = z.len() / 4 * 4;
+        let p = z.as_mut_ptr();
+        // SAFETY: every vector access is at i + 4 ≤ n4 ≤ z.len(); unaligned access is allowed.
         unsafe {
-            let x = f32x4_sub(v128_load(x.as_ptr() as *const v128), f32x4_splat(m));
-            let lo = f32x4_splat(-87.0);
-            let x = f32x4_pmin(f32x4_pmax(x, lo), f32x4_splat(0.0)); // x.clamp(−87, 0)
-            let n = f32x4_floor(f32x4_add(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)), f32x4_splat(0.5)));
-            let r = f32x4_add(f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_4))), f32x4_mul(n, f32x4_splat(2.121_944_4e-4)));
-            let mut p = f32x4_splat(1.987_569_1e-4);
-            for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
-                p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+            let mut mv = f32x4_splat(f32::NEG_INFINITY);
+            for i in (0..n4).step_by(4) {
+                mv = f32x4_pmax(mv, v128_load(p.add(i) as *const v128)); // NaN lanes of z are skipped
             }
-            let er = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
-            let e = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
-            let y = f32x4_mul(er, e);
-            let y = v128_andnot(y, f32x4_le(x, lo));
-            let mut out = [0.0f32; 4];
-            v128_store(out.as_mut_ptr() as *mut v128, y);
-            out
+            let pick = |a: f32, b: f32| if b > a { b } else { a };
+            let lanes = [f32x4_extract_lane::<0>(mv), f32x4_extract_lane::<1>(mv), f32x4_extract_lane::<2>(mv), f32x4_extract_lane::<3>(mv)];
+            let m = z[n4..].iter().copied().chain(lanes).fold(f32::NEG_INFINITY, pick);
+            let (mut lo, mut hi) = (f64x2_splat(0.0), f64x2_splat(0.0));
+            for i in (0..n4).step_by(4) {
+                let e = exp_fast_x4(f32x4_sub(v128_load(p.add(i) as *const v128), f32x4_splat(m)));
+                v128_store(p.add(i) as *mut v128, e);
+                lo = f64x2_add(lo, f64x2_promote_low_f32x4(e));
+                hi = f64x2_add(hi, f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(e, e)));
+            }
+            let mut sum = f64x2_extract_lane::<0>(lo) + f64x2_extract_lane::<1>(lo) + f64x2_extract_lane::<0>(hi) + f64x2_extract_lane::<1>(hi);
+            for v in &mut z[n4..] {
+                *v = exp_fast(*v - m);
+                sum += *v as f64;
+            }
+            let inv = f32x4_splat((1.0 / sum) as f32);
+            for i in (0..n4).step_by(4) {
+                v128_store(p.add(i) as *mut v128, f32x4_mul(v128_load(p.add(i) as *const v128), inv));
+            }
+            let inv = (1.0 / sum) as f32;
+            z[n4..].iter_mut().for_each(|s| *s *= inv);
         }
+    }
+
+    /// [`exp_fast`] on four lanes: the same operations in the same order, so bit-identical.
+    #[inline(always)]
+    fn exp_fast_x4(x: v128) -> v128 {
+        let lo = f32x4_splat(-87.0);
+        let x = f32x4_pmin(f32x4_pmax(x, lo), f32x4_splat(0.0)); // x.clamp(−87, 0)
+        let n = f32x4_floor(f32x4_add(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)), f32x4_splat(0.5)));
+        let r = f32x4_add(f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_4))), f32x4_mul(n, f32x4_splat(2.121_944_4e-4)));
+        let mut p = f32x4_splat(1.987_569_1e-4);
+        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+        }
+        let er = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+        let e = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
+        v128_andnot(f32x4_mul(er, e), f32x4_le(x, lo))
     }
 }
 

@@ -169,7 +169,7 @@ pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
         WeightLayout::RowMajor => Panels::Pack(op.w),
         WeightLayout::Packed => Panels::Packed(op.w),
     };
-    gemm(op.x, w, rows, k, n, &mut y, |row, cols, yr| epilogue(op, row, cols, yr, true));
+    gemm(op.x, w, rows, k, n, &mut y, op.bias.is_none(), |row, cols, yr| epilogue(op, row, cols, yr, true));
     y
 }
 
@@ -215,16 +215,17 @@ pub fn matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize) -> Vec<f32>
 /// straight into the weights it returns). Panics if a slice is shorter than its shape.
 pub fn matmul_into(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32]) {
     assert!(x.len() >= rows * k && w.len() >= k * n && y.len() >= rows * n, "matmul_into: operands shorter than {rows}×{k}·{k}×{n}");
-    y[..rows * n].fill(0.0);
-    gemm(x, Panels::Pack(w), rows, k, n, y, |_, _, _| {});
+    gemm(x, Panels::Pack(w), rows, k, n, y, true, |_, _, _| {});
 }
 
-/// `y += x · w`, then `finish(row, cols, y[row, cols])` on each finished piece of a row.
+/// `y += x · w` (`y = x · w` when `overwrite`: y is then never read, so it need not be cleared),
+/// then `finish(row, cols, y[row, cols])` on each finished piece of a row.
 ///
 /// Loop nest: k blocks (outer, so one block of x is reused by every panel) → column panels of
 /// w, packed → blocks of `MR` rows → the micro-kernel over the k block. Partial sums wait in `y`
 /// between k blocks; reloading them keeps the summation order of the reference.
-fn gemm(x: &[f32], w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32], mut finish: impl FnMut(usize, std::ops::Range<usize>, &mut [f32])) {
+#[allow(clippy::too_many_arguments)]
+fn gemm(x: &[f32], w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32], overwrite: bool, mut finish: impl FnMut(usize, std::ops::Range<usize>, &mut [f32])) {
     let mut scratch = match w {
         Panels::Pack(_) => vec![0.0f32; KC.min(k) * NR],
         Panels::Packed(_) => Vec::new(),
@@ -247,7 +248,7 @@ fn gemm(x: &[f32], w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32]
             while r0 < rows {
                 let m = MR.min(rows - r0);
                 let x = &x[r0 * k + k0..];
-                let tile = Tile { y: &mut *y, row0: r0, col0: n0, cols: nr, n };
+                let tile = Tile { y: &mut *y, row0: r0, col0: n0, cols: nr, n, fresh: overwrite && k0 == 0 };
                 match m {
                     MR => block::<MR>(x, k, kc, panel, tile),
                     3 => block::<3>(x, k, kc, panel, tile),
@@ -288,12 +289,17 @@ struct Tile<'a> {
     col0: usize,
     cols: usize,
     n: usize,
+    /// The first k block of an overwriting product: start from zero, not from y.
+    fresh: bool,
 }
 
 impl Tile<'_> {
     #[inline(always)]
     fn load<const M: usize>(&self) -> [[f32; NR]; M] {
         let mut acc = [[0.0f32; NR]; M];
+        if self.fresh {
+            return acc;
+        }
         for (i, a) in acc.iter_mut().enumerate() {
             let at = (self.row0 + i) * self.n + self.col0;
             match <&[f32; NR]>::try_from(&self.y[at..at + self.cols]) {
@@ -373,7 +379,7 @@ fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mu
             let w0 = v128_load(wp as *const v128);
             let w1 = v128_load(wp.add(4) as *const v128);
             for i in 0..M {
-                let xv = f32x4_splat(*xp.add(i * k + c));
+                let xv = v128_load32_splat(xp.add(i * k + c) as *const u32);
                 acc0[i] = madd(xv, w0, acc0[i]);
                 acc1[i] = madd(xv, w1, acc1[i]);
             }

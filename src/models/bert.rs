@@ -66,8 +66,9 @@ struct BertLayer<T> {
 #[derive(Clone, Debug)]
 pub struct BertOutput {
     pub seq: usize,
-    /// [layers, heads, seq, seq]
-    pub attention: Vec<f32>,
+    /// Per layer, [heads, seq, seq] (kept apart: joining 75 MB of maps at 512 tokens is a copy
+    /// the caller can fold into its own).
+    pub attention: Vec<Vec<f32>>,
     /// [hidden]: mean-pooled, L2-normalized last hidden state.
     pub embedding: Vec<f32>,
 }
@@ -150,7 +151,7 @@ impl<B: Backend> BertModel<B> {
         maps.push(x);
         let mut out = b.read_owned(maps).await?;
         let hidden = out.pop().expect("read returns one vector per tensor"); // [seq, hidden]
-        let attention = out.concat();
+        let attention = out;
         // Mean pooling over the (unpadded) sequence, then L2 normalization.
         let mut embedding = vec![0.0f32; h];
         for row in hidden.chunks_exact(h) {

@@ -63,8 +63,8 @@ pub struct Dinov2Output {
     pub grid_h: usize,
     /// 1 + grid_w · grid_h
     pub tokens: usize,
-    /// [layers, heads, tokens, tokens]
-    pub attention: Vec<f32>,
+    /// Per layer, [heads, tokens, tokens].
+    pub attention: Vec<Vec<f32>>,
     /// [tokens, hidden]: after the final LayerNorm.
     pub hidden: Vec<f32>,
     /// [height, width] of the model input, in (0, 1), when the decoder is present.
@@ -186,7 +186,7 @@ impl<B: Backend> Dinov2<B> {
         maps.push(out);
         let mut read = b.read_owned(maps).await?;
         let hidden = read.pop().unwrap_or_default();
-        let attention = read.concat(); // [layers, heads, T, T]
+        let attention = read; // per layer [heads, T, T]
         let saliency = match &self.decoder {
             Some(dec) => Some(decode_saliency(dec, &hidden[d..], d, gw, gh, input.width, input.height)?),
             None => None,
