@@ -1,5 +1,5 @@
 // The first page (www/index.html): it boots on the expected backend, live typing updates the
-// heatmap, controls recompute, ?backend=cpu forces the CPU, and token text is never parsed as HTML.
+// heatmap, controls recompute, ?backend=cpu forces the CPU (and ?wasm= a build), and token text is never parsed as HTML.
 
 async function updates(page) {
   return Number(await page.locator('section[data-view="attention"]').getAttribute('data-updates') ?? 0);
@@ -57,10 +57,14 @@ export default {
     assert.ok(firstRow[0] < 60 && firstRow[1] === 255 && firstRow[2] === 255, `causal first row: ${firstRow}`);
   },
 
-  async '?backend=cpu forces the CPU'({ open, assert }) {
+  async '?backend=cpu forces the CPU; ?wasm=simd128 the build without relaxed SIMD'({ open, assert }) {
     const page = await open('index.html?backend=cpu');
     await waitForTokens(page, 11);
     assert.equal(await page.locator('#backend').textContent(), 'cpu');
+    assert.equal(await page.locator('#backend').getAttribute('data-wasm'), 'relaxed');
+    const simd128 = await open('index.html?backend=cpu&wasm=simd128');
+    await waitForTokens(simd128, 11);
+    assert.equal(await simd128.locator('#backend').getAttribute('data-wasm'), 'simd128');
   },
 
   async 'token text is rendered as text, never as HTML'({ open, assert }) {

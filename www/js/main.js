@@ -1,9 +1,10 @@
 // Boot: load the wasm module, create the Playground on the chosen backend, show the status line,
 // and run the tabbed views. `?backend=cpu` (or `webgpu`) forces a backend; default 'auto'.
+// `?wasm=simd128` (or `relaxed`) forces one of the two wasm builds.
 //
 // Adding a view: one module in js/views/ exporting `mount(section, app)`, and one entry in VIEWS.
 // `app` = { pg, status(ms), onBackendChange(fn) }; views draw from the typed arrays pg returns.
-import init, { Playground } from '../pkg/attention_playground.js';
+import init, { Playground, wasmSimd } from '../pkg/attention_playground.js';
 
 const VIEWS = [
   { id: 'attention', title: 'Attention', load: () => import('./views/attention.js') },
@@ -19,6 +20,8 @@ const listeners = [];
 function showBackend(pg) {
   $('backend').textContent = pg.backend;
   $('backend').dataset.backend = pg.backend;
+  $('backend').dataset.wasm = wasmSimd();
+  $('backend').title = `wasm build: ${wasmSimd() === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD128'}`;
   const reason = pg.fallbackReason;
   $('fallback').hidden = !reason;
   // The full reason can be long (adapter diagnostics): show its first clause, keep all in the tooltip.
@@ -30,7 +33,9 @@ async function boot() {
   const choice = params.get('backend') ?? 'auto';
   let pg;
   try {
-    await init();
+    // ?wasm=simd128 loads the build for engines without relaxed SIMD (init() picks otherwise).
+    const build = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm' }[params.get('wasm')];
+    await init(build ? { module_or_path: new URL(`../pkg/${build}`, import.meta.url) } : undefined);
     pg = await Playground.create({ backend: choice });
   } catch (e) {
     $('backend').textContent = 'unavailable';
