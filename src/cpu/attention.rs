@@ -37,8 +37,10 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref());
         let vh = gather(args.v, &args.v_layout, h, seq_k, d, None);
         let scorer = Scorer::new(spec, &qh, &kh, d);
-        // Dot-product scores of a block are one matrix product q_block · kᵀ: [d, seq_k].
-        let k_t = matches!(spec.score, Score::Dot | Score::ScaledDot).then(|| transpose(&kh, seq_k, d));
+        // Dot-product scores of a block are one matrix product q_block · kᵀ, and weights · v
+        // another; kᵀ [d, seq_k] and v [seq_k, d] are packed once for all blocks of the head.
+        let k_t = matches!(spec.score, Score::Dot | Score::ScaledDot).then(|| dense::pack_weight(&transpose(&kh, seq_k, d), d, seq_k));
+        let v_packed = dense::pack_weight(&vh, seq_k, d);
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
             let block = match weights.as_mut() {
@@ -47,7 +49,7 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
             };
             match &k_t {
                 Some(k_t) => {
-                    dense::matmul_into(&qh[i0 * d..], k_t, rows, d, seq_k, block);
+                    dense::matmul_packed_into(&qh[i0 * d..], k_t, rows, d, seq_k, block);
                     if spec.score == Score::ScaledDot {
                         block.iter_mut().for_each(|x| *x *= scorer.scale);
                     }
@@ -77,7 +79,8 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
                 }
             }
             // [rows, d] = [rows, seq_k] · [seq_k, d].
-            let acc = dense::matmul(block, &vh, rows, seq_k, d);
+            let mut acc = vec![0.0f32; rows * d];
+            dense::matmul_packed_into(block, &v_packed, rows, seq_k, d, &mut acc);
             let o = &args.out_layout;
             for r in 0..rows {
                 let start = o.offset + h * o.head_stride + (i0 + r) * o.row_stride;

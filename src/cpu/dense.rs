@@ -204,18 +204,12 @@ enum Panels<'a> {
     Packed(&'a [f32]),
 }
 
-/// `x · w` for x [rows, k] and w [k, n].
-pub fn matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize) -> Vec<f32> {
-    let mut y = vec![0.0f32; rows * n];
-    matmul_into(x, w, rows, k, n, &mut y);
-    y
-}
-
-/// `y = x · w` for x [rows, k] and w [k, n], into a caller's buffer (attention writes its scores
-/// straight into the weights it returns). Panics if a slice is shorter than its shape.
-pub fn matmul_into(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32]) {
-    assert!(x.len() >= rows * k && w.len() >= k * n && y.len() >= rows * n, "matmul_into: operands shorter than {rows}×{k}·{k}×{n}");
-    gemm(x, Panels::Pack(w), rows, k, n, y, true, |_, _, _| {});
+/// `y = x · w` for x [rows, k] and w [k, n] packed by [`pack_weight`], into a caller's buffer
+/// (attention packs kᵀ and v once per head and writes its scores straight into the weights it
+/// returns). Panics if an operand does not fit its shape.
+pub fn matmul_packed_into(x: &[f32], packed: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32]) {
+    assert!(x.len() >= rows * k && packed.len() == packed_len(k, n) && y.len() >= rows * n, "matmul_packed_into: operands do not fit {rows}×{k}·{k}×{n}");
+    gemm(x, Panels::Packed(packed), rows, k, n, y, true, |_, _, _| {});
 }
 
 /// `y += x · w` (`y = x · w` when `overwrite`: y is then never read, so it need not be cleared),
