@@ -185,6 +185,11 @@ pub trait Backend {
     /// (see `attention::rollout`).
     fn rollout(&mut self, args: &RolloutArgs<'_, Self::Tensor>) -> Result<Self::Tensor>;
 
+    /// Called by models between layers. A backend that computes inside each call on the caller's
+    /// thread (the CPU in a page) may let the host run here, so that a long forward never holds
+    /// the page's input for more than about a layer.
+    async fn checkpoint(&mut self) {}
+
     /// Runs everything recorded so far and returns the contents of `tensors`, in order.
     async fn read(&mut self, tensors: &[&Self::Tensor]) -> Result<Vec<Vec<f32>>>;
 

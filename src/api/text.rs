@@ -137,15 +137,16 @@ impl Playground {
     pub fn run_text(&self, text: String, pair: Option<String>) -> Promise {
         let shared = self.shared.clone();
         Self::spawn(async move {
-            let tokenizer = shared.text.borrow().tokenizer()?;
-            let enc = tokenizer.encode(&text, pair.as_deref());
-            let (out, ms, config) = shared
+            // Inside the session job (see loadTextModel): a forward on the CPU gives the page turns
+            // between layers, in which another call may start and must wait for this one.
+            let (enc, out, ms, config) = shared
                 .run(async |engine| {
                     let mut state = shared.text.borrow_mut();
+                    let enc = state.tokenizer()?.encode(&text, pair.as_deref());
                     let start = now_ms();
                     let out = state.run(engine, Some(&enc)).await?;
                     let config = state.weights.as_ref().map(|w| (w.config.layers, w.config.heads));
-                    Ok((out, now_ms() - start, config))
+                    Ok((enc, out, now_ms() - start, config))
                 })
                 .await?;
             let out = out.ok_or_else(|| Error::Invalid("the model produced no output".into()))?;

@@ -10,12 +10,51 @@ use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, Layer
 use crate::error::Result;
 
 #[derive(Default)]
-pub struct CpuBackend;
+pub struct CpuBackend {
+    /// When the computation now running last gave the host a turn (ms, `Date.now()`), or `None`
+    /// between computations (set by the first upload, cleared by `read`).
+    #[cfg(target_arch = "wasm32")]
+    busy_since: Option<f64>,
+}
+
+/// In a page, a `checkpoint` lets the event loop run once this much compute has passed since the
+/// last turn it had: input waits at most about this plus one layer.
+#[cfg(target_arch = "wasm32")]
+const HOST_TURN_EVERY_MS: f64 = 40.0;
 
 impl CpuBackend {
     pub fn new() -> Self {
-        CpuBackend
+        CpuBackend::default()
     }
+}
+
+/// Resolves after the host's event loop has had a turn: a message to ourselves through a
+/// `MessageChannel` waits behind whatever is queued (input comes first in Chromium) without
+/// `setTimeout`'s 4 ms clamp; `setTimeout(0)` where there is no `MessageChannel`.
+/// (`scheduler.yield()` is not used: its continuation runs ahead of queued tasks.)
+#[cfg(target_arch = "wasm32")]
+async fn host_turn() {
+    use js_sys::{Array, Function, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    let global = js_sys::global();
+    let get = |obj: &JsValue, name: &str| Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let promise = Promise::new(&mut |resolve, _| {
+        let channel = get(&global, "MessageChannel").dyn_into::<Function>().ok().and_then(|c| Reflect::construct(&c, &Array::new()).ok());
+        if let Some(ch) = channel {
+            let (port1, port2) = (get(&ch, "port1"), get(&ch, "port2"));
+            let _ = Reflect::set(&port1, &JsValue::from_str("onmessage"), &resolve);
+            if let Ok(post) = get(&port2, "postMessage").dyn_into::<Function>() {
+                if post.call1(&port2, &JsValue::from(0)).is_ok() {
+                    return;
+                }
+            }
+        }
+        match get(&global, "setTimeout").dyn_into::<Function>() {
+            Ok(set_timeout) => drop(set_timeout.call2(&global, &resolve, &JsValue::from(0))),
+            Err(_) => drop(resolve.call0(&JsValue::UNDEFINED)),
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 impl Backend for CpuBackend {
@@ -26,6 +65,8 @@ impl Backend for CpuBackend {
     }
 
     fn upload(&mut self, data: &[f32]) -> Result<Vec<f32>> {
+        #[cfg(target_arch = "wasm32")]
+        self.busy_since.get_or_insert_with(js_sys::Date::now);
         Ok(data.to_vec())
     }
 
@@ -63,10 +104,28 @@ impl Backend for CpuBackend {
     }
 
     async fn read(&mut self, tensors: &[&Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.busy_since = None;
+        }
         Ok(tensors.iter().map(|t| t.to_vec()).collect())
     }
 
     async fn read_owned(&mut self, tensors: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.busy_since = None;
+        }
         Ok(tensors)
+    }
+
+    async fn checkpoint(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(since) = self.busy_since {
+            if js_sys::Date::now() - since >= HOST_TURN_EVERY_MS {
+                host_turn().await;
+                self.busy_since = Some(js_sys::Date::now());
+            }
+        }
     }
 }

@@ -146,6 +146,7 @@ impl<B: Backend> BertModel<B> {
             let z = b.linear(&LinearOp { residual: Some(&y), ..l.output.op(&inter, seq) })?;
             x = l.output_norm.forward(b, &z, seq)?;
             maps.push(att.weights.ok_or_else(|| crate::invalid!("the backend returned no attention weights"))?);
+            b.checkpoint().await;
         }
 
         maps.push(x);

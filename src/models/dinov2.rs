@@ -180,6 +180,7 @@ impl<B: Backend> Dinov2<B> {
                 w_layout,
                 ..Linear::new(&m, t, &l.fc2_weight, c.mlp, d, Some(&l.fc2_bias))
             })?;
+            b.checkpoint().await;
         }
         let out = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &self.layernorm.0, beta: &self.layernorm.1, eps: c.eps })?;
 
@@ -188,7 +189,7 @@ impl<B: Backend> Dinov2<B> {
         let hidden = read.pop().unwrap_or_default();
         let attention = read; // per layer [heads, T, T]
         let saliency = match &self.decoder {
-            Some(dec) => Some(decode_saliency(dec, &hidden[d..], d, gw, gh, input.width, input.height)?),
+            Some(dec) => Some(decode_saliency(dec, &hidden[d..], d, gw, gh, input.width, input.height).await?),
             None => None,
         };
         Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, attention, hidden, saliency, width: input.width, height: input.height })
@@ -215,10 +216,11 @@ impl<B: Backend> Embeddings<B> {
 /// The saliency decoder on the CPU: patch tokens [gh·gw, D] → 3 × (ConvTranspose 4×4 s2 p1 →
 /// BatchNorm → ReLU) → 1×1 conv → bilinear resize to width × height → sigmoid.
 /// Each transposed conv is one matmul giving every (tap, channel) product, then a scatter-add.
-fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: usize, gh: usize, width: usize, height: usize) -> Result<Vec<f32>> {
+async fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: usize, gh: usize, width: usize, height: usize) -> Result<Vec<f32>> {
     let mut cpu = CpuBackend::new();
-    let (mut x, mut w, mut h, mut cin) = (patches.to_vec(), gw, gh, d); // [h, w, cin]
+    let (mut x, mut w, mut h, mut cin) = (cpu.upload(patches)?, gw, gh, d); // [h, w, cin]
     for up in &dec.upconvs {
+        cpu.checkpoint().await;
         let cout = up.scale.len();
         let taps = cpu.linear(&Linear::new(&x, w * h, &up.weight, cin, 16 * cout, None))?; // [h·w, 16·cout]
         let (ow, oh) = (2 * w, 2 * h);

@@ -83,6 +83,43 @@ export default {
     for (const i of [...CASES, ...LONG_CASES]) await check(page, i, assert, 'cpu');
   },
 
+  async 'a 512-token forward on the CPU gives the page turns between layers; overlapping calls queue'({ harness, mode, assert }) {
+    if (mode !== 'cpu') return; // the GPU backend computes off the page's thread anyway
+    const page = await harness();
+    const r = await page.evaluate(async () => {
+      const manifest = await (await fetch('models/manifest.json')).json();
+      const pg = await window.ap.Playground.create({ backend: 'cpu' });
+      await pg.loadTextModel(`models/${manifest.text}`);
+      const long = 'the cat sat on the mat '.repeat(100);
+      await pg.runText(long); // warm-up
+      // A message loop stands in for the page's input handling: the longest time between two of
+      // its turns is the longest the page could not respond.
+      const gaps = [];
+      let last = performance.now(), stop = false;
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        const t = performance.now();
+        gaps.push(t - last);
+        last = t;
+        if (!stop) ch.port2.postMessage(0);
+      };
+      ch.port2.postMessage(0);
+      const t0 = performance.now();
+      const [a, b] = await Promise.all([pg.runText(long), pg.runText('a short one')]);
+      const total = performance.now() - t0;
+      stop = true;
+      return { total, maxGap: Math.max(...gaps), a: a.tokens.length, b: b.tokens.length, turns: gaps.length };
+    });
+    console.log(`    two overlapping runText calls (512 + 5 tokens): ${r.total.toFixed(0)} ms; page turns ${r.turns}, longest wait ${r.maxGap.toFixed(0)} ms`);
+    assert.deepEqual([r.a, r.b], [512, 5]);
+    // Turns come once ≥ 40 ms of compute has passed, at the next layer end: a machine fast enough
+    // to run the forwards in < 200 ms has nothing to split.
+    if (r.total >= 200) {
+      assert.ok(r.turns >= 3, `the page had ${r.turns} turns during the forwards`);
+      assert.ok(r.maxGap < r.total / 2, `the page waited ${r.maxGap} ms of ${r.total} ms: the forward was not split`);
+    }
+  },
+
   async 'runText and loadTextModel reject bad use with clear errors'({ harness, assert }) {
     const page = await harness();
     const errors = await page.evaluate(async () => {
