@@ -3,7 +3,7 @@
 
 use super::kernel::KernelDef;
 use super::{GpuBackend, GpuTensor};
-use crate::attention::flash::{self, BLOCK_Q};
+use crate::attention::flash::{self, BLOCK_Q, MAX_HEAD_DIM};
 use crate::attention::positions::{alibi_slopes, rope_table};
 use crate::attention::{Mask, Positions, Score};
 use crate::backend::{AttentionArgs, HeadLayout};
@@ -12,24 +12,24 @@ use crate::Backend;
 
 const SOURCE: &str = include_str!("../../shaders/flash.wgsl");
 
-/// One pipeline per tile height; `block_k` only takes these values for head_dim ≤ MAX_HEAD_DIM.
-macro_rules! flash_def {
-    ($name:literal, $bk:literal) => {
-        KernelDef {
-            name: $name,
+/// One pipeline per padded row width D8 = ceil(head_dim / 8) (constant loop bounds; see the
+/// shader), built on first use; its tile height is `block_k` of that width.
+macro_rules! flash_defs {
+    ($($d8:literal),*) => {
+        [$(KernelDef {
+            name: concat!("flash_d8_", $d8),
             source: SOURCE,
             entry: "flash",
             inputs: 5,
             outputs: 2,
-            constants: &[("BLOCK_Q", BLOCK_Q as f64), ("BK", $bk as f64)],
-        }
+            constants: &[("BLOCK_Q", BLOCK_Q as f64), ("D8", $d8 as f64), ("BK", flash::block_k(8 * $d8) as f64)],
+        }),*]
     };
 }
-const FLASH_DEFS: [KernelDef; 3] = [flash_def!("flash_bk32", 32), flash_def!("flash_bk16", 16), flash_def!("flash_bk8", 8)];
+const FLASH_DEFS: [KernelDef; MAX_HEAD_DIM / 8] = flash_defs!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
 
 fn kernel_for(head_dim: usize) -> Option<&'static KernelDef> {
-    let bk = flash::block_k(head_dim) as f64;
-    FLASH_DEFS.iter().find(|def| def.constants[1].1 == bk)
+    FLASH_DEFS.get(head_dim.div_ceil(8).checked_sub(1)?)
 }
 
 #[repr(C)]
