@@ -10,10 +10,11 @@
 //   5 bias:  ALiBi: slopes [heads]; relative: b [seq_q + seq_k − 1] indexed by i − j + seq_k − 1
 //   6 out:   f32, in the output layout
 //   7 state: [heads, seq_q, head_dim + 2] f32: acc, running max, running sum between dispatches
-// Dispatch: (ceil(seq_q / BLOCK_Q), heads, 1); workgroup = BLOCK_Q invocations. The keys are
-// walked in chunks of CHUNK_TILES tiles, one dispatch per chunk [j_begin, j_end): a dispatch that
-// is not the first resumes from `state`, one that is not the last saves to it, the last writes
-// `out`. Chunks bound the work of one dispatch (GPU watchdogs; Mesa llvmpipe silently drops
+// Dispatch: (query blocks, heads, 1); workgroup = BLOCK_Q invocations. The keys are walked in
+// chunks of CHUNK_TILES tiles, one dispatch per chunk [j_begin, j_end): a dispatch that is not the
+// first resumes from `state`, one that is not the last saves to it, the last writes `out`. The
+// first and last dispatches take every query block; the others only the blocks whose key range
+// (attention::flash::key_range) meets the chunk, so masks skip work. Chunks bound the work of one dispatch (GPU watchdogs; Mesa llvmpipe silently drops
 // dispatches whose workgroups loop over more than ~50 barrier-separated tiles). The f32 state
 // round-trips exactly, so the result does not depend on the chunking.
 // One invocation owns one query row: its q, running max, running sum and accumulator live in
@@ -68,6 +69,7 @@ struct Params {
     positions: u32,
     j_begin: u32, j_end: u32,   // this dispatch's keys (multiples of BK, or seq_k)
     first: u32, last: u32,      // 1 when this dispatch starts / ends the walk over the keys
+    block_begin: u32,           // the query block of workgroup 0
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -240,7 +242,7 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     let w4 = 2u * D8;
     inv = t;
     head = wg.y;
-    query = wg.x * BLOCK_Q + t;
+    query = (wg.x + p.block_begin) * BLOCK_Q + t;
     // Invocations past the last query compute on clamped reads and write nothing; they still
     // help stage the tiles.
     let live = query < p.seq_q;

@@ -52,6 +52,7 @@ struct Params {
     j_end: u32,
     first: u32,
     last: u32,
+    block_begin: u32,
 }
 
 fn layout(l: &HeadLayout) -> [u32; 3] {
@@ -108,17 +109,37 @@ impl GpuBackend {
             j_end: 0,
             first: 1,
             last: 1,
+            block_begin: 0,
         };
-        let groups = [d.seq_q.div_ceil(BLOCK_Q) as u32, d.heads as u32, 1];
+        let blocks = d.seq_q.div_ceil(BLOCK_Q);
         let chunk = flash::gpu_chunk_keys(d.head_dim);
         let chunks = d.seq_k.div_ceil(chunk);
         // The running state between chunks; one placeholder value when a single dispatch does it all.
         let state = self.alloc(if chunks > 1 { d.heads * d.seq_q * (d.head_dim + 2) } else { 1 })?;
         for c in 0..chunks {
-            params.j_begin = (c * chunk) as u32;
-            params.j_end = ((c + 1) * chunk).min(d.seq_k) as u32;
+            let (j_begin, j_end) = (c * chunk, ((c + 1) * chunk).min(d.seq_k));
+            // The first dispatch starts every block's state and the last writes every output;
+            // those between skip the blocks the mask keeps from this chunk (a contiguous range:
+            // key ranges grow with the block).
+            let (lo, hi) = if c == 0 || c + 1 == chunks {
+                (0, blocks)
+            } else {
+                let meets = |b: usize| {
+                    let (s, e) = flash::key_range(args.spec.mask, b * BLOCK_Q, ((b + 1) * BLOCK_Q).min(d.seq_q), d.seq_k);
+                    s < j_end && j_begin < e
+                };
+                let lo = (0..blocks).find(|&b| meets(b)).unwrap_or(blocks);
+                (lo, (lo..blocks).find(|&b| !meets(b)).unwrap_or(blocks))
+            };
+            if lo == hi {
+                continue;
+            }
+            params.j_begin = j_begin as u32;
+            params.j_end = j_end as u32;
             params.first = (c == 0) as u32;
             params.last = (c + 1 == chunks) as u32;
+            params.block_begin = lo as u32;
+            let groups = [(hi - lo) as u32, d.heads as u32, 1];
             self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias], &[&out, &state], groups)?;
         }
         Ok(out)
