@@ -151,15 +151,17 @@ fn gpu_flash_equals_cpu_flash_and_reference() {
     }
 }
 
-/// Long key ranges are walked in several dispatches (16 tiles each) that carry the running state:
-/// chunk edges inside and at the end of blocks, a last chunk part-full, masks that skip chunks.
+/// Long key ranges are walked in several dispatches (GPU_CHUNK_TILES tiles each) that carry the running state:
+/// chunk edges inside and at the end of blocks, a last chunk part-full, masks that skip chunks
+/// (and blocks: only the first and last dispatches take every block).
 #[test]
 fn gpu_flash_across_dispatch_chunks_equals_cpu() {
     let Some(mut g) = gpu() else { return };
     let shapes = [
-        AttentionDims { heads: 2, seq_q: 70, seq_k: 600, head_dim: 64 },  // 256-key chunks: 3
-        AttentionDims { heads: 1, seq_q: 33, seq_k: 300, head_dim: 128 }, // 128-key chunks: 3
-        AttentionDims { heads: 1, seq_q: 600, seq_k: 1030, head_dim: 20 }, // 512-key chunks: 3
+        AttentionDims { heads: 2, seq_q: 70, seq_k: 600, head_dim: 64 },  // 64-key chunks: 10
+        AttentionDims { heads: 1, seq_q: 33, seq_k: 300, head_dim: 128 }, // 32-key chunks: 10
+        AttentionDims { heads: 1, seq_q: 600, seq_k: 1030, head_dim: 20 }, // 128-key chunks: 9
+        AttentionDims { heads: 1, seq_q: 200, seq_k: 100, head_dim: 128 }, // windows leave blocks keyless
     ];
     for (n, dims) in shapes.iter().enumerate() {
         let (q, k, v) = operands(dims, 300 + n as u64);

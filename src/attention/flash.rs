@@ -36,15 +36,23 @@ pub const MAX_HEAD_DIM: usize = 128;
 /// WebGPU's default 16 KiB.
 pub const TILE_FLOATS: usize = 1024;
 
-/// Keys per tile for a head size: the largest of 32, 16, 8 whose tile fits `TILE_FLOATS` (a few
-/// fixed sizes, so the GPU builds at most three pipelines).
-pub fn block_k(head_dim: usize) -> usize {
-    [32, 16, 8].into_iter().find(|bk| bk * head_dim <= TILE_FLOATS).unwrap_or(8)
+/// Keys per tile for a head size: the largest of 32, 16, 8 whose tile of rows zero-padded to a
+/// multiple of 8 values (as the GPU stages them, in vec4s) fits `TILE_FLOATS`.
+pub const fn block_k(head_dim: usize) -> usize {
+    let padded = head_dim.div_ceil(8) * 8;
+    if 32 * padded <= TILE_FLOATS {
+        32
+    } else if 16 * padded <= TILE_FLOATS {
+        16
+    } else {
+        8
+    }
 }
 
-/// Key tiles one GPU dispatch walks at most (see shaders/flash.wgsl: Mesa llvmpipe silently drops
-/// dispatches that loop over ~50 tiles; real GPUs gain a bound on one dispatch's run time).
-pub const GPU_CHUNK_TILES: usize = 16;
+/// Key tiles one GPU dispatch walks (`CHUNK_TILES` in shaders/flash.wgsl, which calls them as
+/// straight-line code). Also bounds one dispatch's run time: Mesa llvmpipe silently drops
+/// dispatches whose workgroups loop over ~50 tiles, and real GPUs have watchdogs.
+pub const GPU_CHUNK_TILES: usize = 4;
 
 /// Keys per GPU dispatch; longer key ranges carry a state of heads × seq_q × (head_dim + 2) f32.
 pub fn gpu_chunk_keys(head_dim: usize) -> usize {
@@ -114,17 +122,7 @@ fn score(kind: &Score, q: &[f32], k: &[f32], norms: (f32, f32)) -> f32 {
                 dot(q, k) / n
             }
         }
-        Score::NegSqDist => {
-            let mut acc = [0.0f32; 8];
-            let (qc, kc) = (q.chunks_exact(8), k.chunks_exact(8));
-            let tail: f32 = qc.remainder().iter().zip(kc.remainder()).map(|(a, b)| (a - b) * (a - b)).sum();
-            for (a, b) in qc.zip(kc) {
-                for l in 0..8 {
-                    acc[l] += (a[l] - b[l]) * (a[l] - b[l]);
-                }
-            }
-            -(acc.iter().sum::<f32>() + tail)
-        }
+        Score::NegSqDist => -lanes(q, k, |a, b| (a - b) * (a - b)),
         Score::Additive(_) => unreachable!("additive scores are rejected by flash::check"),
     }
 }
@@ -132,15 +130,25 @@ fn score(kind: &Score, q: &[f32], k: &[f32], norms: (f32, f32)) -> f32 {
 /// Dot product with eight independent lanes, so it vectorizes.
 #[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
+    lanes(a, b, |x, y| x * y)
+}
+
+/// Σ_c f(a_c, b_c) with column c added into lane c mod 8 and the lanes summed in order, the
+/// order of the GPU kernel (which zero-pads rows to a multiple of 8: the same sums).
+#[inline]
+fn lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    let (ar, br) = (ac.remainder(), bc.remainder());
     for (x, y) in ac.zip(bc) {
         for l in 0..8 {
-            acc[l] += x[l] * y[l];
+            acc[l] += f(x[l], y[l]);
         }
     }
-    acc.iter().sum::<f32>() + tail
+    for (l, (x, y)) in ar.iter().zip(br).enumerate() {
+        acc[l] += f(*x, *y);
+    }
+    acc.iter().sum::<f32>()
 }
 
 /// Copies head `h` of an operand into contiguous [seq, d] rows, rotated by RoPE when `rope` is

@@ -1,10 +1,10 @@
 //! Fused ("flash") vs unfused attention: time, achieved GFLOP/s and intermediate memory, for
 //! seq_q = seq_k = 256 … 16384 at 8 heads × headDim 64, on the CPU and on the native GPU.
 //!
-//!   cargo run --release --bin bench_flash -- [--max-seq N] [--gpu-max-seq N] [--backend cpu|gpu|both] [--reps N]
+//!   cargo run --release --bin bench_flash -- [--min-seq N] [--max-seq N] [--gpu-max-seq N] [--backend cpu|gpu|both] [--reps N] [--fused-only]
 //!
 //! On a software adapter (llvmpipe, SwiftShader) GPU rows stop at 2048 unless `--gpu-max-seq` says
-//! otherwise: the fused kernel takes about 1.5 hours at 16384 there.
+//! otherwise (the fused kernel takes a few minutes at 16384 on llvmpipe, the unfused one far longer).
 //!
 //! FLOPs counted: 4·heads·seq_q·seq_k·headDim (q·k and weights·v, a multiply and an add each);
 //! the softmax's exp and the masks are not counted. Unfused attention stores the weights
@@ -26,7 +26,9 @@ const HEAD_DIM: usize = 64;
 const UNFUSED_CPU_MAX_BYTES: usize = 1 << 30;
 
 struct Options {
+    min_seq: usize,
     max_seq: usize,
+    fused_only: bool,
     gpu_max_seq: Option<usize>,
     cpu: bool,
     gpu: bool,
@@ -34,11 +36,13 @@ struct Options {
 }
 
 fn parse() -> std::result::Result<Options, String> {
-    let mut o = Options { max_seq: 4096, gpu_max_seq: None, cpu: true, gpu: true, reps: 3 };
+    let mut o = Options { min_seq: 256, max_seq: 4096, fused_only: false, gpu_max_seq: None, cpu: true, gpu: true, reps: 3 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
+            "--min-seq" => o.min_seq = value()?.parse().map_err(|e| format!("--min-seq: {e}"))?,
+            "--fused-only" => o.fused_only = true,
             "--max-seq" => o.max_seq = value()?.parse().map_err(|e| format!("--max-seq: {e}"))?,
             "--gpu-max-seq" => o.gpu_max_seq = Some(value()?.parse().map_err(|e| format!("--gpu-max-seq: {e}"))?),
             "--reps" => o.reps = value()?.parse::<usize>().map_err(|e| format!("--reps: {e}"))?.max(1),
@@ -48,7 +52,7 @@ fn parse() -> std::result::Result<Options, String> {
                 "both" => (o.cpu, o.gpu) = (true, true),
                 other => return Err(format!("--backend must be cpu, gpu or both, got {other}")),
             },
-            other => return Err(format!("unknown argument {other}; use --max-seq N, --gpu-max-seq N, --backend cpu|gpu|both, --reps N")),
+            other => return Err(format!("unknown argument {other}; use --min-seq N, --max-seq N, --gpu-max-seq N, --backend cpu|gpu|both, --reps N, --fused-only")),
         }
     }
     Ok(o)
@@ -151,7 +155,7 @@ fn main() {
     println!("{:<5} {:>6} | {:>11} {:>9} {:>10} | {:>11} {:>9} {:>10}", "", "seq", "fused", "GFLOP/s", "memory", "unfused", "GFLOP/s", "memory");
     let fused_spec = AttentionSpec { return_weights: false, ..Default::default() };
     let unfused_spec = AttentionSpec { return_weights: true, ..Default::default() };
-    let mut seq = 256;
+    let mut seq = o.min_seq.max(1);
     while seq <= o.max_seq {
         let dims = AttentionDims { heads: HEADS, seq_q: seq, seq_k: seq, head_dim: HEAD_DIM };
         let n = HEADS * seq * HEAD_DIM;
@@ -160,7 +164,7 @@ fn main() {
         if o.cpu {
             let mut cpu = CpuBackend::new();
             let fused = time(o.reps, || flash::attention_cpu(&args(dims, &q, &k, &v, &fused_spec)).map(drop));
-            let unfused = (weights_bytes <= UNFUSED_CPU_MAX_BYTES)
+            let unfused = (!o.fused_only && weights_bytes <= UNFUSED_CPU_MAX_BYTES)
                 .then(|| time(o.reps, || cpu.attention(&args(dims, &q, &k, &v, &unfused_spec)).map(drop)));
             let fused_bytes = 3 * seq * HEAD_DIM * 4 + BLOCK_Q * HEAD_DIM * 4;
             print(&Row { backend: "cpu", seq, fused, unfused, fused_bytes, unfused_bytes: weights_bytes });
@@ -177,7 +181,7 @@ fn main() {
                         pollster::block_on(g.read(&[&out])).map(drop)
                     };
                     let fused = run_fused(g).and_then(|_| time(o.reps, || run_fused(g)));
-                    let unfused = g.check_size(HEADS * seq * seq).is_ok().then(|| {
+                    let unfused = (!o.fused_only && g.check_size(HEADS * seq * seq).is_ok()).then(|| {
                         let run = |g: &mut GpuBackend| -> Result<()> {
                             let r = g.attention(&args(dims, &qt, &kt, &vt, &unfused_spec))?;
                             pollster::block_on(g.read(&[&r.output])).map(drop)

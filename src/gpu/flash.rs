@@ -3,7 +3,7 @@
 
 use super::kernel::KernelDef;
 use super::{GpuBackend, GpuTensor};
-use crate::attention::flash::{self, BLOCK_Q};
+use crate::attention::flash::{self, BLOCK_Q, MAX_HEAD_DIM};
 use crate::attention::positions::{alibi_slopes, rope_table};
 use crate::attention::{Mask, Positions, Score};
 use crate::backend::{AttentionArgs, HeadLayout};
@@ -12,24 +12,24 @@ use crate::Backend;
 
 const SOURCE: &str = include_str!("../../shaders/flash.wgsl");
 
-/// One pipeline per tile height; `block_k` only takes these values for head_dim ≤ MAX_HEAD_DIM.
-macro_rules! flash_def {
-    ($name:literal, $bk:literal) => {
-        KernelDef {
-            name: $name,
+/// One pipeline per padded row width D8 = ceil(head_dim / 8) (constant loop bounds; see the
+/// shader), built on first use; its tile height is `block_k` of that width.
+macro_rules! flash_defs {
+    ($($d8:literal),*) => {
+        [$(KernelDef {
+            name: concat!("flash_d8_", $d8),
             source: SOURCE,
             entry: "flash",
             inputs: 5,
             outputs: 2,
-            constants: &[("BLOCK_Q", BLOCK_Q as f64), ("BK", $bk as f64)],
-        }
+            constants: &[("BLOCK_Q", BLOCK_Q as f64), ("D8", $d8 as f64), ("BK", flash::block_k(8 * $d8) as f64)],
+        }),*]
     };
 }
-const FLASH_DEFS: [KernelDef; 3] = [flash_def!("flash_bk32", 32), flash_def!("flash_bk16", 16), flash_def!("flash_bk8", 8)];
+const FLASH_DEFS: [KernelDef; MAX_HEAD_DIM / 8] = flash_defs!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
 
 fn kernel_for(head_dim: usize) -> Option<&'static KernelDef> {
-    let bk = flash::block_k(head_dim) as f64;
-    FLASH_DEFS.iter().find(|def| def.constants[1].1 == bk)
+    FLASH_DEFS.get(head_dim.div_ceil(8).checked_sub(1)?)
 }
 
 #[repr(C)]
@@ -52,6 +52,7 @@ struct Params {
     j_end: u32,
     first: u32,
     last: u32,
+    block_begin: u32,
 }
 
 fn layout(l: &HeadLayout) -> [u32; 3] {
@@ -108,17 +109,37 @@ impl GpuBackend {
             j_end: 0,
             first: 1,
             last: 1,
+            block_begin: 0,
         };
-        let groups = [d.seq_q.div_ceil(BLOCK_Q) as u32, d.heads as u32, 1];
+        let blocks = d.seq_q.div_ceil(BLOCK_Q);
         let chunk = flash::gpu_chunk_keys(d.head_dim);
         let chunks = d.seq_k.div_ceil(chunk);
         // The running state between chunks; one placeholder value when a single dispatch does it all.
         let state = self.alloc(if chunks > 1 { d.heads * d.seq_q * (d.head_dim + 2) } else { 1 })?;
         for c in 0..chunks {
-            params.j_begin = (c * chunk) as u32;
-            params.j_end = ((c + 1) * chunk).min(d.seq_k) as u32;
+            let (j_begin, j_end) = (c * chunk, ((c + 1) * chunk).min(d.seq_k));
+            // The first dispatch starts every block's state and the last writes every output;
+            // those between skip the blocks the mask keeps from this chunk (a contiguous range:
+            // key ranges grow with the block).
+            let (lo, hi) = if c == 0 || c + 1 == chunks {
+                (0, blocks)
+            } else {
+                let meets = |b: usize| {
+                    let (s, e) = flash::key_range(args.spec.mask, b * BLOCK_Q, ((b + 1) * BLOCK_Q).min(d.seq_q), d.seq_k);
+                    s < j_end && j_begin < e
+                };
+                let lo = (0..blocks).find(|&b| meets(b)).unwrap_or(blocks);
+                (lo, (lo..blocks).find(|&b| !meets(b)).unwrap_or(blocks))
+            };
+            if lo == hi {
+                continue;
+            }
+            params.j_begin = j_begin as u32;
+            params.j_end = j_end as u32;
             params.first = (c == 0) as u32;
             params.last = (c + 1 == chunks) as u32;
+            params.block_begin = lo as u32;
+            let groups = [(hi - lo) as u32, d.heads as u32, 1];
             self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias], &[&out, &state], groups)?;
         }
         Ok(out)
