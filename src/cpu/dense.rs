@@ -373,7 +373,7 @@ fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mu
             let w0 = v128_load(wp as *const v128);
             let w1 = v128_load(wp.add(4) as *const v128);
             for i in 0..M {
-                let xv = v128_load32_splat(xp.add(i * k + c) as *const u32);
+                let xv = f32x4_splat(*xp.add(i * k + c));
                 acc0[i] = madd(xv, w0, acc0[i]);
                 acc1[i] = madd(xv, w1, acc1[i]);
             }

@@ -38,23 +38,25 @@ async fn host_turn() {
     use wasm_bindgen::{JsCast, JsValue};
     let global = js_sys::global();
     let get = |obj: &JsValue, name: &str| Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let call = |obj: &JsValue, name: &str, args: &Array| get(obj, name).dyn_into::<Function>().ok().and_then(|f| Reflect::apply(&f, obj, args).ok());
+    let channel = get(&global, "MessageChannel").dyn_into::<Function>().ok().and_then(|c| Reflect::construct(&c, &Array::new()).ok());
+    let ports = channel.map(|ch| (get(&ch, "port1"), get(&ch, "port2")));
     let promise = Promise::new(&mut |resolve, _| {
-        let channel = get(&global, "MessageChannel").dyn_into::<Function>().ok().and_then(|c| Reflect::construct(&c, &Array::new()).ok());
-        if let Some(ch) = channel {
-            let (port1, port2) = (get(&ch, "port1"), get(&ch, "port2"));
-            let _ = Reflect::set(&port1, &JsValue::from_str("onmessage"), &resolve);
-            if let Ok(post) = get(&port2, "postMessage").dyn_into::<Function>() {
-                if post.call1(&port2, &JsValue::from(0)).is_ok() {
-                    return;
-                }
+        if let Some((port1, port2)) = &ports {
+            let _ = Reflect::set(port1, &JsValue::from_str("onmessage"), &resolve);
+            if call(port2, "postMessage", &Array::of1(&JsValue::from(0))).is_some() {
+                return;
             }
         }
-        match get(&global, "setTimeout").dyn_into::<Function>() {
-            Ok(set_timeout) => drop(set_timeout.call2(&global, &resolve, &JsValue::from(0))),
-            Err(_) => drop(resolve.call0(&JsValue::UNDEFINED)),
+        if call(&global, "setTimeout", &Array::of2(&resolve, &JsValue::from(0))).is_none() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    // An open port keeps a node process alive.
+    for port in ports.iter().flat_map(|(a, b)| [a, b]) {
+        call(port, "close", &Array::new());
+    }
 }
 
 impl Backend for CpuBackend {

@@ -2,7 +2,8 @@
 // tokenize, all 6 layers, every one of the 72 attention maps and the embedding returned) per
 // backend, beside onnxruntime-web 1.30 (wasm backend, 1 thread) on an ONNX export of the same
 // weights (scripts/export-minilm-onnx.py; it returns only the last hidden state). Same token ids
-// for both. Median of BENCH_RUNS (5) runs after one warm-up.
+// for both. Median of BENCH_RUNS (5) rounds; each round times one run of ours and one of
+// onnxruntime-web, each after a warm-up run.
 //
 //   node scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs     (or: make bench-text-browser)
 //
@@ -11,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MEDIAN, ORT_LABEL, ROOT, RUNS, prepareOrt, timeOrt } from './ort.mjs';
+import { MEDIAN, ORT_LABEL, ROOT, RUNS, median, prepareOrt, timeOrt } from './ort.mjs';
 
 const SIZES = [17, 128, 512];
 const GPU_SIZES = (process.env.BENCH_GPU_SIZES ?? '17,128').split(',').map(Number);
@@ -71,12 +72,20 @@ export default {
     const page = await harness();
     const simd = await page.evaluate(() => window.ap.wasmSimd());
     const times = (r) => r.times.map((t) => t.toFixed(0)).join(', ');
-    // CPU path and onnxruntime-web one size after the other, so both see the same machine load.
+    // CPU path and onnxruntime-web alternate, one run each per round (after a warm-up each), so
+    // both see the same machine load even when it drifts.
     for (const n of SIZES) {
-      const r = await timeOurs(page, 'cpu', n, RUNS);
+      const r = { times: [], forward: [] }, o = { times: [] };
+      for (let round = 0; round < RUNS; round++) {
+        const ours = await timeOurs(page, 'cpu', n, 1);
+        r.times.push(ours.ms);
+        r.forward.push(ours.forward);
+        r.ids ??= ours.ids;
+        o.times.push((await timeOrt(page, { model: 'minilm.onnx', args: r.ids, feeds: FEEDS, runs: 1 })).ms);
+      }
+      [r.ms, r.forward, o.ms] = [median(r.times), median(r.forward), median(o.times)];
       log(`ours cpu (wasm ${simd}) n=${n}: ${r.ms.toFixed(1)} ms median (${times(r)}); forward alone ${r.forward.toFixed(1)} ms`);
       record({ engine: `attention-playground (cpu, wasm ${simd})`, tokens: n, 'ms (median)': +r.ms.toFixed(1), runs: RUNS, returns: '72 maps + embedding' });
-      const o = await timeOrt(page, { model: 'minilm.onnx', args: r.ids, feeds: FEEDS });
       const ratio = r.ms / o.ms;
       log(`${ORT_LABEL} n=${n}: ${o.ms.toFixed(1)} ms median (${times(o)}); ours / ort = ${ratio.toFixed(2)}`);
       record({ engine: ORT_LABEL, tokens: n, 'ms (median)': +o.ms.toFixed(1), runs: RUNS, returns: 'last hidden state only', 'ours cpu / ort': +ratio.toFixed(2) });
