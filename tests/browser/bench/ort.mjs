@@ -34,6 +34,19 @@ export function prepareOrt(log, models) {
 }
 
 /** Median of an array of numbers, as a function source the page can `eval` too. */
+/** The page's main-thread CPU time so far (ms), from Chromium's DevTools `ThreadTime` metric:
+ *  unlike wall time, it does not grow when other processes take the CPU. Both engines run on the
+ *  main thread (onnxruntime-web with 1 thread and no proxy worker). */
+export async function mainThreadMs(page) {
+  page.cdp ??= await page.context().newCDPSession(page);
+  if (!page.cdpOn) {
+    await page.cdp.send('Performance.enable');
+    page.cdpOn = true;
+  }
+  const { metrics } = await page.cdp.send('Performance.getMetrics');
+  return 1000 * metrics.find((m) => m.name === 'ThreadTime').value;
+}
+
 export const MEDIAN = '(times) => [...times].sort((a, b) => a - b)[times.length >> 1]';
 export const median = eval(MEDIAN);
 
