@@ -48,6 +48,17 @@ export async function mainThreadMs(page) {
 }
 
 export const MEDIAN = '(times) => [...times].sort((a, b) => a - b)[times.length >> 1]';
+
+// The DINOv2 benches' input, as source to eval in node or in the page: a smooth 224×224 RGBA
+// stand-in for a photo (content does not change the cost), and the ORT feeds made from it by the
+// preprocessing runImage applies (RGB/255, ImageNet mean/std, NCHW).
+export const SAMPLE_RGBA = '() => Uint8Array.from({ length: 224 * 224 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (Math.sin(i * 0.01) * 127 + 128) | 0))';
+export const VISION_FEEDS = `(ort, rgba) => {
+  const MEAN = [0.485, 0.456, 0.406], STD = [0.229, 0.224, 0.225];
+  const x = new Float32Array(3 * 224 * 224);
+  for (let c = 0; c < 3; c++) for (let i = 0; i < 224 * 224; i++) x[c * 224 * 224 + i] = (rgba[4 * i + c] / 255 - MEAN[c]) / STD[c];
+  return { input_image: new ort.Tensor('float32', x, [1, 3, 224, 224]) };
+}`;
 export const median = eval(MEDIAN);
 
 /**

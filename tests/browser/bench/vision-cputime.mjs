@@ -7,6 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServer } from '../../../scripts/serve.mjs';
+import { SAMPLE_RGBA, VISION_FEEDS } from './ort.mjs';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -33,12 +34,9 @@ ort.env.wasm.numThreads = 1;
 ort.env.wasm.wasmPaths = ORT_DIST;
 const session = await ort.InferenceSession.create(readFileSync(ONNX), { executionProviders: ['wasm'] });
 
-// The same pixels for both; ORT gets them preprocessed the way runImage does (RGB/255, ImageNet mean/std).
-const rgba = Uint8Array.from({ length: 224 * 224 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (Math.sin(i * 0.01) * 127 + 128) | 0));
-const MEAN = [0.485, 0.456, 0.406], STD = [0.229, 0.224, 0.225];
-const x = new Float32Array(3 * 224 * 224);
-for (let c = 0; c < 3; c++) for (let i = 0; i < 224 * 224; i++) x[c * 224 * 224 + i] = (rgba[4 * i + c] / 255 - MEAN[c]) / STD[c];
-const feeds = { input_image: new ort.Tensor('float32', x, [1, 3, 224, 224]) };
+// The same pixels for both; ORT gets them preprocessed the way runImage does.
+const rgba = eval(SAMPLE_RGBA)();
+const feeds = eval(VISION_FEEDS)(ort, rgba);
 
 await pg.runImage(rgba, 224, 224); // warm-ups
 await session.run(feeds);

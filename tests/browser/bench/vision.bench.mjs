@@ -9,7 +9,7 @@
 //
 // onnxruntime-web is a pinned devDependency; its files and the ONNX are copied under www/models/
 // (ignored by git), so the page loads them from the same local server — no CDN (see ./ort.mjs).
-import { ORT_VERSION, RUNS, prepareOrt } from './ort.mjs';
+import { ORT_VERSION, RUNS, SAMPLE_RGBA, VISION_FEEDS, prepareOrt } from './ort.mjs';
 
 const GPU_RUNS = Number(process.env.GPU_RUNS ?? 1);
 
@@ -20,10 +20,9 @@ export default {
     const page = await harness();
     // The CPU path and onnxruntime-web run alternately in one page, so both see the same machine
     // load (this machine is shared); then the WebGPU path on its own.
-    const cpu = await page.evaluate(async ({ runs }) => {
+    const cpu = await page.evaluate(async ({ runs, sample, visionFeeds }) => {
       const med = (times) => [...times].sort((a, b) => a - b)[times.length >> 1];
-      // A photo stand-in: a smooth 224×224 RGBA pattern (content does not change the cost).
-      const rgba = Uint8Array.from({ length: 224 * 224 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (Math.sin(i * 0.01) * 127 + 128) | 0));
+      const rgba = eval(sample)();
       const pg = await window.ap.Playground.create({ backend: 'cpu' });
       const manifest = await (await fetch('models/manifest.json')).json();
       const t0 = performance.now();
@@ -34,11 +33,8 @@ export default {
       ort.env.wasm.numThreads = 1;
       ort.env.wasm.wasmPaths = new URL('./models/ort/', location.href).href;
       const session = await ort.InferenceSession.create('./models/vit_s_focus.onnx', { executionProviders: ['wasm'] });
-      // The same pixels through the same preprocessing (RGB/255, ImageNet mean/std), NCHW.
-      const MEAN = [0.485, 0.456, 0.406], STD = [0.229, 0.224, 0.225];
-      const x = new Float32Array(3 * 224 * 224);
-      for (let c = 0; c < 3; c++) for (let i = 0; i < 224 * 224; i++) x[c * 224 * 224 + i] = (rgba[4 * i + c] / 255 - MEAN[c]) / STD[c];
-      const feeds = { input_image: new ort.Tensor('float32', x, [1, 3, 224, 224]) };
+      // The same pixels through the same preprocessing as runImage.
+      const feeds = eval(visionFeeds)(ort, rgba);
 
       await pg.runImage(rgba, 224, 224); // warm-ups
       await session.run(feeds);
@@ -52,7 +48,7 @@ export default {
         theirs.push(performance.now() - t);
       }
       return { backend: pg.backend, simd: window.ap.wasmSimd(), load, ours, theirs, oursMs: med(ours), theirsMs: med(theirs) };
-    }, { runs: RUNS });
+    }, { runs: RUNS, sample: SAMPLE_RGBA, visionFeeds: VISION_FEEDS });
     const list = (ts) => ts.map((t) => t.toFixed(0)).join(', ');
     log(`ours ${cpu.backend} (wasm ${cpu.simd}): ${cpu.oursMs.toFixed(0)} ms median (${list(cpu.ours)}); model load ${cpu.load.toFixed(0)} ms`);
     log(`onnxruntime-web ${ORT_VERSION} wasm 1 thread: ${cpu.theirsMs.toFixed(0)} ms median (${list(cpu.theirs)})`);
@@ -61,8 +57,8 @@ export default {
     record({ engine: `onnxruntime-web ${ORT_VERSION} (wasm, 1 thread)`, 'forward ms (median)': Math.round(cpu.theirsMs), runs: RUNS, returns: 'saliency only' });
     if (!webgpu) return;
 
-    const gpu = await page.evaluate(async ({ runs }) => {
-      const rgba = Uint8Array.from({ length: 224 * 224 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (Math.sin(i * 0.01) * 127 + 128) | 0));
+    const gpu = await page.evaluate(async ({ runs, sample }) => {
+      const rgba = eval(sample)();
       const pg = await window.ap.Playground.create({ backend: 'webgpu' });
       const manifest = await (await fetch('models/manifest.json')).json();
       const t0 = performance.now();
@@ -76,7 +72,7 @@ export default {
         times.push(performance.now() - t);
       }
       return { backend: pg.backend, load, times, ms: [...times].sort((a, b) => a - b)[times.length >> 1] };
-    }, { runs: GPU_RUNS });
+    }, { runs: GPU_RUNS, sample: SAMPLE_RGBA });
     log(`ours ${gpu.backend} (SwiftShader): ${gpu.ms.toFixed(0)} ms median (${list(gpu.times)}); model load ${gpu.load.toFixed(0)} ms`);
     record({ engine: `attention-playground (${gpu.backend}, SwiftShader)`, 'forward ms (median)': Math.round(gpu.ms), runs: GPU_RUNS, returns: '72 maps + saliency' });
   },
