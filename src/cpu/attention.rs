@@ -1,19 +1,21 @@
 //! Attention on the CPU: scores, positions, masks, normalizers, dropout and stats.
 //!
-//! Per head, q, k and v are first gathered into contiguous rows (applying RoPE), so any
-//! `HeadLayout` costs one copy. Query rows are then processed in blocks of `ROW_BLOCK`. For the
-//! dot-product scores and for weights · v a block is one matrix product through the cache- and
-//! register-blocked `dense::linear` (SIMD128 in wasm); other scores take one (query, key) pair at a
-//! time. Softmax exponentials go through the vectorizable [`exp_fast`]. The order of operations
-//! is the one documented in `attention::positions` and followed by `attention::reference`.
+//! Query rows are processed in blocks of `ROW_BLOCK`. For the dot-product scores and for
+//! weights · v a block is one matrix product through the cache- and register-blocked
+//! `dense::matmul_packed_into` (SIMD128 in wasm), which reads q, k and v of any `HeadLayout` where
+//! they lie; other scores, and RoPE, first gather a head into contiguous rows and take one
+//! (query, key) pair at a time. Softmax exponentials go through the vectorizable [`exp_fast`].
+//! The order of operations is the one documented in `attention::positions` and followed by
+//! `attention::reference`.
 
 use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
 use crate::attention::{dropout, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
 use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout};
 use crate::cpu::dense;
+use std::borrow::Cow;
 
 /// Query rows sharing one pass over the keys and values: enough that packing k and v for the
-/// matrix products (`dense::linear`) costs little beside them.
+/// matrix products costs little beside them.
 const ROW_BLOCK: usize = 64;
 
 /// Computes one attention call. `args` must have passed `attention::check::check_args`.
@@ -32,36 +34,51 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
     let mut scratch_block = if weights.is_some() { Vec::new() } else { vec![0.0f32; ROW_BLOCK * seq_k] };
     let mut scratch = Scratch::default();
     let contiguous_softmax = spec.normalizer == Normalizer::Softmax && !matches!(spec.mask, Mask::TopK(_));
+    let dot = matches!(spec.score, Score::Dot | Score::ScaledDot);
+    let scale = 1.0 / (d as f32).sqrt();
+    let o = &args.out_layout;
     for h in 0..heads {
-        let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref());
-        let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref());
-        let vh = gather(args.v, &args.v_layout, h, seq_k, d, None);
-        let scorer = Scorer::new(spec, &qh, &kh, d);
         // Dot-product scores of a block are one matrix product q_block · kᵀ, and weights · v
-        // another; kᵀ [d, seq_k] and v [seq_k, d] are packed once for all blocks of the head.
-        let k_t = matches!(spec.score, Score::Dot | Score::ScaledDot).then(|| dense::pack_weight(&transpose(&kh, seq_k, d), d, seq_k));
-        let v_packed = dense::pack_weight(&vh, seq_k, d);
+        // another; kᵀ [d, seq_k] and v [seq_k, d] are packed once for all blocks of the head,
+        // straight from where the projection left them. Other scores, and RoPE, work on copies.
+        let in_place = dot && rope.is_none();
+        let (q, ldq) = head(args.q, &args.q_layout, h, seq_q, d, in_place, rope.as_deref());
+        let (k, ldk) = head(args.k, &args.k_layout, h, seq_k, d, in_place, rope.as_deref());
+        let v = &args.v[args.v_layout.offset + h * args.v_layout.head_stride..];
+        let v_packed = dense::pack_weight_strided(v, args.v_layout.row_stride, seq_k, d);
+        let (k_t, scorer) = match dot {
+            true => (Some(dense::pack_weight_transposed(&k, ldk, seq_k, d)), None),
+            false => (None, Some(Scorer::new(spec, &q, &k, d))),
+        };
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
             let block = match weights.as_mut() {
                 Some(w) => &mut w[(h * seq_q + i0) * seq_k..][..rows * seq_k],
                 None => &mut scratch_block[..rows * seq_k],
             };
-            match &k_t {
-                Some(k_t) => {
-                    dense::matmul_packed_into(&qh[i0 * d..], k_t, rows, d, seq_k, block);
+            // The 1/√d of a scaled dot product waits for the softmax pass where nothing comes
+            // between them (one pass less over the block; the same numbers).
+            let mut pending_scale = 1.0;
+            match (&k_t, &scorer) {
+                (Some(k_t), _) => {
+                    dense::matmul_packed_into(&q[i0 * ldq..], ldq, k_t, rows, d, seq_k, block, seq_k);
                     if spec.score == Score::ScaledDot {
-                        block.iter_mut().for_each(|x| *x *= scorer.scale);
+                        if contiguous_softmax && !has_bias_or_temperature(spec) {
+                            pending_scale = scale;
+                        } else {
+                            block.iter_mut().for_each(|x| *x *= scale);
+                        }
                     }
                 }
-                None => scorer.block(i0, rows, block),
+                (None, Some(scorer)) => scorer.block(i0, rows, block),
+                (None, None) => unreachable!("a head has either packed keys or a scorer"),
             }
             for r in 0..rows {
                 let i = i0 + r;
                 let row = &mut block[r * seq_k..(r + 1) * seq_k];
                 add_bias_and_temperature(spec, slopes[h], i, row);
                 match (contiguous_softmax, live_keys(spec.mask, i, seq_k)) {
-                    (true, Some(live)) => softmax_range(row, live),
+                    (true, Some(live)) => softmax_range(row, live, pending_scale),
                     _ => normalize_row(spec.normalizer, spec.mask, i, row, &mut scratch),
                 }
                 if let (Some(e), Some(c)) = (entropy.as_mut(), coverage.as_mut()) {
@@ -78,17 +95,17 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
                     }
                 }
             }
-            // [rows, d] = [rows, seq_k] · [seq_k, d].
-            let mut acc = vec![0.0f32; rows * d];
-            dense::matmul_packed_into(block, &v_packed, rows, seq_k, d, &mut acc);
-            let o = &args.out_layout;
-            for r in 0..rows {
-                let start = o.offset + h * o.head_stride + (i0 + r) * o.row_stride;
-                output[start..start + d].copy_from_slice(&acc[r * d..(r + 1) * d]);
-            }
+            // [rows, d] = [rows, seq_k] · [seq_k, d], into its place in the output.
+            let out = &mut output[o.offset + h * o.head_stride + i0 * o.row_stride..];
+            dense::matmul_packed_into(block, seq_k, &v_packed, rows, seq_k, d, out, o.row_stride);
         }
     }
     AttentionOutput { output, weights, entropy, coverage }
+}
+
+/// Whether [`add_bias_and_temperature`] changes a row.
+fn has_bias_or_temperature(spec: &AttentionSpec) -> bool {
+    spec.temperature != 1.0 || matches!(spec.positions, Positions::Alibi | Positions::RelativeBias(_))
 }
 
 /// score ← (score + position bias) / temperature over one row, skipped when it is the identity.
@@ -115,9 +132,11 @@ fn live_keys(mask: Mask, i: usize, seq_k: usize) -> Option<std::ops::Range<usize
     }
 }
 
-/// Softmax of row[live] in place, zeros elsewhere (all zeros when `live` is empty): the common
-/// case of [`normalize_row`], in vectorized passes (explicit SIMD128 in wasm).
-fn softmax_range(row: &mut [f32], live: std::ops::Range<usize>) {
+/// Softmax of `scale`·row[live] in place, zeros elsewhere (all zeros when `live` is empty): the
+/// common case of [`normalize_row`], in vectorized passes (explicit SIMD128 in wasm). `scale` > 0,
+/// so the largest scaled value is the largest value scaled: the numbers are those of scaling
+/// first.
+fn softmax_range(row: &mut [f32], live: std::ops::Range<usize>, scale: f32) {
     if live.is_empty() {
         row.fill(0.0);
         return;
@@ -125,16 +144,16 @@ fn softmax_range(row: &mut [f32], live: std::ops::Range<usize>) {
     row[..live.start].fill(0.0);
     row[live.end..].fill(0.0);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd::softmax(&mut row[live]);
+    simd::softmax(&mut row[live], scale);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    softmax_scalar(&mut row[live]);
+    softmax_scalar(&mut row[live], scale);
 }
 
 /// The largest value (NaNs ignored), z ← exp_fast(z − max), then z / Σz with the sum in f64: an
 /// f32 sum over thousands of keys drifts by ~1e-6, which shows in every weight (and ×ln seqK in
 /// the entropy). Comparisons rather than `f32::max`, which wasm lowers to a call.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn softmax_scalar(z: &mut [f32]) {
+fn softmax_scalar(z: &mut [f32], scale: f32) {
     let pick = |a: f32, b: f32| if b > a { b } else { a };
     let mut lanes = [f32::NEG_INFINITY; 8];
     let chunks = z.chunks_exact(8);
@@ -144,18 +163,18 @@ fn softmax_scalar(z: &mut [f32]) {
             lanes[l] = pick(lanes[l], c[l]);
         }
     }
-    m = lanes.into_iter().fold(m, pick);
+    m = lanes.into_iter().fold(m, pick) * scale;
     let mut acc = [0.0f64; 4];
     let mut chunks = z.chunks_exact_mut(4);
     for c in &mut chunks {
         for l in 0..4 {
-            c[l] = exp_fast(c[l] - m);
+            c[l] = exp_fast(c[l] * scale - m);
             acc[l] += c[l] as f64;
         }
     }
     let mut sum = acc.iter().sum::<f64>();
     for v in chunks.into_remainder() {
-        *v = exp_fast(*v - m);
+        *v = exp_fast(*v * scale - m);
         sum += *v as f64;
     }
     let inv = (1.0 / sum) as f32;
@@ -165,11 +184,13 @@ fn softmax_scalar(z: &mut [f32]) {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::exp_fast;
+    use crate::cpu::dense::madd;
     use core::arch::wasm32::*;
 
     /// [`super::softmax_scalar`] on f32x4 lanes: the same max, the same exponentials
-    /// ([`exp_fast_x4`] is bit-identical to `exp_fast`), the f64 sum in four partial sums.
-    pub fn softmax(z: &mut [f32]) {
+    /// ([`exp_fast_x4`] is bit-identical to `exp_fast` but for fused multiply-adds in the
+    /// relaxed-SIMD build), the f64 sum in four partial sums.
+    pub fn softmax(z: &mut [f32], scale: f32) {
         let n4 = z.len() / 4 * 4;
         let p = z.as_mut_ptr();
         // SAFETY: every vector access is at i + 4 ≤ n4 ≤ z.len(); unaligned access is allowed.
@@ -180,17 +201,23 @@ mod simd {
             }
             let pick = |a: f32, b: f32| if b > a { b } else { a };
             let lanes = [f32x4_extract_lane::<0>(mv), f32x4_extract_lane::<1>(mv), f32x4_extract_lane::<2>(mv), f32x4_extract_lane::<3>(mv)];
-            let m = z[n4..].iter().copied().chain(lanes).fold(f32::NEG_INFINITY, pick);
+            let m = z[n4..].iter().copied().chain(lanes).fold(f32::NEG_INFINITY, pick) * scale;
+            let (scale4, m4) = (f32x4_splat(scale), f32x4_splat(m));
+            // The sum in its own pass: inside the exponential loop V8 runs out of registers and
+            // keeps the f64 accumulators on the stack, a store-to-load chain per iteration.
+            for i in (0..n4).step_by(4) {
+                let e = exp_fast_x4(madd(v128_load(p.add(i) as *const v128), scale4, f32x4_neg(m4)));
+                v128_store(p.add(i) as *mut v128, e);
+            }
             let (mut lo, mut hi) = (f64x2_splat(0.0), f64x2_splat(0.0));
             for i in (0..n4).step_by(4) {
-                let e = exp_fast_x4(f32x4_sub(v128_load(p.add(i) as *const v128), f32x4_splat(m)));
-                v128_store(p.add(i) as *mut v128, e);
+                let e = v128_load(p.add(i) as *const v128);
                 lo = f64x2_add(lo, f64x2_promote_low_f32x4(e));
                 hi = f64x2_add(hi, f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(e, e)));
             }
             let mut sum = f64x2_extract_lane::<0>(lo) + f64x2_extract_lane::<1>(lo) + f64x2_extract_lane::<0>(hi) + f64x2_extract_lane::<1>(hi);
             for v in &mut z[n4..] {
-                *v = exp_fast(*v - m);
+                *v = exp_fast(*v * scale - m);
                 sum += *v as f64;
             }
             let inv = f32x4_splat((1.0 / sum) as f32);
@@ -202,19 +229,24 @@ mod simd {
         }
     }
 
-    /// [`exp_fast`] on four lanes: the same operations in the same order, so bit-identical.
+    /// [`exp_fast`] on four lanes: the same operations in the same order, so bit-identical,
+    /// except that its multiply-adds fuse in the relaxed-SIMD build ([`madd`]).
     #[inline(always)]
     fn exp_fast_x4(x: v128) -> v128 {
         let lo = f32x4_splat(-87.0);
         let x = f32x4_pmin(f32x4_pmax(x, lo), f32x4_splat(0.0)); // x.clamp(−87, 0)
-        let n = f32x4_floor(f32x4_add(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)), f32x4_splat(0.5)));
-        let r = f32x4_add(f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_4))), f32x4_mul(n, f32x4_splat(2.121_944_4e-4)));
+        let n = f32x4_floor(madd(x, f32x4_splat(std::f32::consts::LOG2_E), f32x4_splat(0.5)));
+        let r = madd(n, f32x4_splat(2.121_944_4e-4), madd(n, f32x4_splat(-0.693_359_4), x));
         let mut p = f32x4_splat(1.987_569_1e-4);
         for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
-            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+            p = madd(p, r, f32x4_splat(c));
         }
-        let er = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
-        let e = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
+        let er = f32x4_add(madd(f32x4_mul(p, r), r, r), f32x4_splat(1.0));
+        // 2^n from the exponent bits. n is a whole number in [−126, 0], so in n + 2^23 + 127
+        // the low mantissa bits hold n + 127 exactly; shifting them into the exponent field gives
+        // what `(n as i32 + 127) << 23` does, without the saturating conversion (several
+        // instructions on x86).
+        let e = i32x4_shl(f32x4_add(n, f32x4_splat(8_388_608.0 + 127.0)), 23);
         v128_andnot(f32x4_mul(er, e), f32x4_le(x, lo))
     }
 }
@@ -240,6 +272,15 @@ pub fn exp_fast(x: f32) -> f32 {
     }
 }
 
+/// Head `h` of an operand as rows `ld` values apart: where it lies when `in_place`, otherwise
+/// copied into contiguous rows (`ld` = d) and rotated by RoPE when a table is given.
+fn head<'a>(x: &'a [f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, in_place: bool, rope: Option<&[f32]>) -> (Cow<'a, [f32]>, usize) {
+    match in_place {
+        true => (Cow::Borrowed(&x[layout.offset + h * layout.head_stride..]), layout.row_stride),
+        false => (Cow::Owned(gather(x, layout, h, seq, d, rope)), d),
+    }
+}
+
 /// Head `h` of an operand as contiguous [seq, d] rows, rotated by RoPE when a table is given.
 fn gather(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, rope: Option<&[f32]>) -> Vec<f32> {
     let mut out = Vec::with_capacity(seq * d);
@@ -251,17 +292,6 @@ fn gather(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, rope: 
         }
     }
     out
-}
-
-/// [rows, cols] → [cols, rows].
-fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0f32; rows * cols];
-    for (i, row) in x.chunks_exact(cols).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            t[c * rows + i] = v;
-        }
-    }
-    t
 }
 
 /// Dot product with eight partial sums, which the compiler turns into SIMD lanes.

@@ -51,6 +51,10 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// erf(z) ≈ z·P(z²)/Q(z²) on [−4, 4]: the coefficients of P and of Q, highest power first.
+const GELU_P: [f32; 7] = [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2];
+const GELU_Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
+
 /// The same GELU with erf from a branch-free rational approximation (the one Eigen and XLA use;
 /// |error| ≤ 7e-8 in erf before f32 rounding), so a row of it vectorizes; libm's `erff` is a
 /// scalar call with branches and costs more than the matmul it follows. Differs from [`gelu`]
@@ -62,12 +66,12 @@ pub fn gelu_fast(x: f32) -> f32 {
     let u = x * std::f32::consts::FRAC_1_SQRT_2;
     let z = u.clamp(-4.0, 4.0);
     let z2 = z * z;
-    let mut p = -2.726_142_3e-10f32;
-    for a in [2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2] {
+    let mut p = GELU_P[0];
+    for &a in &GELU_P[1..] {
         p = p * z2 + a;
     }
-    let mut q = -1.456_607_2e-5f32;
-    for b in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+    let mut q = GELU_Q[0];
+    for &b in &GELU_Q[1..] {
         q = q * z2 + b;
     }
     let erf = if u >= 4.0 {
@@ -80,12 +84,51 @@ pub fn gelu_fast(x: f32) -> f32 {
     0.5 * x * (1.0 + erf)
 }
 
+/// [`gelu_fast`] over a slice.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn gelu_fast_slice(y: &mut [f32]) {
+    y.iter_mut().for_each(|v| *v = gelu_fast(*v));
+}
+
+/// [`gelu_fast`] over a slice, four lanes at a time: the same operations, with the polynomials'
+/// multiply-adds fused in the relaxed-SIMD build ([`madd`]), which LLVM cannot do for scalar code.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn gelu_fast_slice(y: &mut [f32]) {
+    use core::arch::wasm32::*;
+    let mut chunks = y.chunks_exact_mut(4);
+    for c in &mut chunks {
+        // SAFETY: a chunk holds four values; unaligned access is allowed.
+        unsafe {
+            let x = v128_load(c.as_ptr() as *const v128);
+            let u = f32x4_mul(x, f32x4_splat(std::f32::consts::FRAC_1_SQRT_2));
+            let z = f32x4_pmin(f32x4_pmax(u, f32x4_splat(-4.0)), f32x4_splat(4.0));
+            let z2 = f32x4_mul(z, z);
+            let mut p = f32x4_splat(GELU_P[0]);
+            for &a in &GELU_P[1..] {
+                p = madd(p, z2, f32x4_splat(a));
+            }
+            let mut q = f32x4_splat(GELU_Q[0]);
+            for &b in &GELU_Q[1..] {
+                q = madd(q, z2, f32x4_splat(b));
+            }
+            let erf = f32x4_div(f32x4_mul(z, p), q);
+            let erf = v128_bitselect(f32x4_splat(-1.0), erf, f32x4_le(u, f32x4_splat(-4.0)));
+            let erf = v128_bitselect(f32x4_splat(1.0), erf, f32x4_ge(u, f32x4_splat(4.0)));
+            let g = f32x4_mul(f32x4_mul(f32x4_splat(0.5), x), f32x4_add(f32x4_splat(1.0), erf));
+            v128_store(c.as_mut_ptr() as *mut v128, g);
+        }
+    }
+    chunks.into_remainder().iter_mut().for_each(|v| *v = gelu_fast(*v));
+}
+
 /// The epilogue of one output row: activation, then the (scaled) residual add. The reference
 /// uses libm's erf, the fast path [`gelu_fast`].
 fn epilogue(op: &Linear<'_, Vec<f32>>, row: usize, cols: std::ops::Range<usize>, y: &mut [f32], fast: bool) {
     if op.activation == Activation::Gelu {
-        let f = if fast { gelu_fast } else { gelu };
-        y.iter_mut().for_each(|v| *v = f(*v));
+        match fast {
+            true => gelu_fast_slice(y),
+            false => y.iter_mut().for_each(|v| *v = gelu(*v)),
+        }
     }
     if let Some(res) = op.residual {
         let n = op.out_dim;
@@ -162,14 +205,11 @@ const KC: usize = 512;
 pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
     let (rows, k, n) = (op.rows, op.in_dim, op.out_dim);
     let mut y = vec![0.0f32; rows * n];
-    if let Some(b) = op.bias {
-        y.chunks_exact_mut(n).for_each(|yr| yr.copy_from_slice(b));
-    }
     let w = match op.w_layout {
         WeightLayout::RowMajor => Panels::Pack(op.w),
         WeightLayout::Packed => Panels::Packed(op.w),
     };
-    gemm(op.x, w, rows, k, n, &mut y, op.bias.is_none(), |row, cols, yr| epilogue(op, row, cols, yr, true));
+    gemm(op.x, k, w, rows, k, n, &mut y, n, op.bias.map(|b| b.as_slice()), |row, cols, yr| epilogue(op, row, cols, yr, true));
     y
 }
 
@@ -184,16 +224,51 @@ pub fn packed_len(in_dim: usize, out_dim: usize) -> usize {
 /// the copy.
 pub fn pack_weight(w: &[f32], in_dim: usize, out_dim: usize) -> Vec<f32> {
     assert_eq!(w.len(), in_dim * out_dim, "pack_weight: w is not {in_dim} × {out_dim}");
+    pack_weight_strided(w, out_dim, in_dim, out_dim)
+}
+
+/// [`pack_weight`] for a matrix whose rows lie `ld` values apart (a head's v inside a fused
+/// QKV projection).
+pub fn pack_weight_strided(w: &[f32], ld: usize, in_dim: usize, out_dim: usize) -> Vec<f32> {
+    assert!(holds(w.len(), in_dim, out_dim, ld), "pack_weight_strided: w does not hold {in_dim} rows of {out_dim} values {ld} apart");
     let mut packed = vec![0.0f32; packed_len(in_dim, out_dim)];
     let mut at = 0;
     for k0 in (0..in_dim).step_by(KC) {
         let kc = KC.min(in_dim - k0);
         for n0 in (0..out_dim).step_by(NR) {
-            pack(&w[k0 * out_dim..], out_dim, kc, n0, NR.min(out_dim - n0), &mut packed[at..at + kc * NR]);
+            pack(&w[k0 * ld..], ld, kc, n0, NR.min(out_dim - n0), &mut packed[at..at + kc * NR]);
             at += kc * NR;
         }
     }
     packed
+}
+
+/// [`pack_weight`] of the transpose of `m` [rows, cols] (rows `ld` values apart), i.e. of a
+/// [cols, rows] matrix, without writing the transpose out: kᵀ for q · kᵀ.
+pub fn pack_weight_transposed(m: &[f32], ld: usize, rows: usize, cols: usize) -> Vec<f32> {
+    assert!(holds(m.len(), rows, cols, ld), "pack_weight_transposed: m does not hold {rows} rows of {cols} values {ld} apart");
+    let (in_dim, out_dim) = (cols, rows);
+    let mut packed = vec![0.0f32; packed_len(in_dim, out_dim)];
+    let mut at = 0;
+    for k0 in (0..in_dim).step_by(KC) {
+        let kc = KC.min(in_dim - k0);
+        for n0 in (0..out_dim).step_by(NR) {
+            let panel = &mut packed[at..at + kc * NR];
+            for j in 0..NR.min(out_dim - n0) {
+                let row = &m[(n0 + j) * ld + k0..][..kc];
+                for (c, &v) in row.iter().enumerate() {
+                    panel[c * NR + j] = v;
+                }
+            }
+            at += kc * NR;
+        }
+    }
+    packed
+}
+
+/// Whether `len` values hold `rows` rows of `cols` values whose starts lie `ld` apart.
+fn holds(len: usize, rows: usize, cols: usize, ld: usize) -> bool {
+    rows == 0 || (ld >= cols && (rows - 1).checked_mul(ld).and_then(|v| v.checked_add(cols)).is_some_and(|need| len >= need))
 }
 
 /// Where `gemm` gets its weight panels: packed on the fly from a row-major [k, n] matrix, or
@@ -204,22 +279,25 @@ enum Panels<'a> {
     Packed(&'a [f32]),
 }
 
-/// `y = x · w` for x [rows, k] and w [k, n] packed by [`pack_weight`], into a caller's buffer
-/// (attention packs kᵀ and v once per head and writes its scores straight into the weights it
-/// returns). Panics if an operand does not fit its shape.
-pub fn matmul_packed_into(x: &[f32], packed: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32]) {
-    assert!(x.len() >= rows * k && packed.len() == packed_len(k, n) && y.len() >= rows * n, "matmul_packed_into: operands do not fit {rows}×{k}·{k}×{n}");
-    gemm(x, Panels::Packed(packed), rows, k, n, y, true, |_, _, _| {});
+/// `y = x · w` for x [rows, k] (rows `ldx` apart) and w [k, n] packed by [`pack_weight`], into
+/// a caller's buffer (rows `ldy` apart). Attention reads each head's q where the projection left
+/// it, writes its scores straight into the weights it returns, and its output into place.
+/// Panics if an operand does not fit its shape.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_packed_into(x: &[f32], ldx: usize, packed: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32], ldy: usize) {
+    assert!(holds(x.len(), rows, k, ldx) && packed.len() == packed_len(k, n) && holds(y.len(), rows, n, ldy), "matmul_packed_into: operands do not fit {rows}×{k}·{k}×{n}");
+    gemm(x, ldx, Panels::Packed(packed), rows, k, n, y, ldy, None, |_, _, _| {});
 }
 
-/// `y += x · w` (`y = x · w` when `overwrite`: y is then never read, so it need not be cleared),
-/// then `finish(row, cols, y[row, cols])` on each finished piece of a row.
+/// `y = bias + x · w` (bias broadcast over rows; none: zero), then `finish(row, cols, y[row,
+/// cols])` on each finished piece of a row. y is only written, so it need not be cleared. Rows
+/// of x lie `ldx` values apart, rows of y `ldy`.
 ///
 /// Loop nest: k blocks (outer, so one block of x is reused by every panel) → column panels of
 /// w, packed → blocks of `MR` rows → the micro-kernel over the k block. Partial sums wait in `y`
 /// between k blocks; reloading them keeps the summation order of the reference.
 #[allow(clippy::too_many_arguments)]
-fn gemm(x: &[f32], w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32], overwrite: bool, mut finish: impl FnMut(usize, std::ops::Range<usize>, &mut [f32])) {
+fn gemm(x: &[f32], ldx: usize, w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32], ldy: usize, bias: Option<&[f32]>, mut finish: impl FnMut(usize, std::ops::Range<usize>, &mut [f32])) {
     let mut scratch = match w {
         Panels::Pack(_) => vec![0.0f32; KC.min(k) * NR],
         Panels::Packed(_) => Vec::new(),
@@ -241,17 +319,17 @@ fn gemm(x: &[f32], w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32]
             let mut r0 = 0;
             while r0 < rows {
                 let m = MR.min(rows - r0);
-                let x = &x[r0 * k + k0..];
-                let tile = Tile { y: &mut *y, row0: r0, col0: n0, cols: nr, n, fresh: overwrite && k0 == 0 };
+                let x = &x[r0 * ldx + k0..];
+                let tile = Tile { y: &mut *y, row0: r0, col0: n0, cols: nr, ld: ldy, start: (k0 == 0).then_some(bias) };
                 match m {
-                    MR => block::<MR>(x, k, kc, panel, tile),
-                    3 => block::<3>(x, k, kc, panel, tile),
-                    2 => block::<2>(x, k, kc, panel, tile),
-                    _ => block::<1>(x, k, kc, panel, tile),
+                    MR => block::<MR>(x, ldx, kc, panel, tile),
+                    3 => block::<3>(x, ldx, kc, panel, tile),
+                    2 => block::<2>(x, ldx, kc, panel, tile),
+                    _ => block::<1>(x, ldx, kc, panel, tile),
                 }
                 if last {
                     for row in r0..r0 + m {
-                        finish(row, n0..n0 + nr, &mut y[row * n + n0..row * n + n0 + nr]);
+                        finish(row, n0..n0 + nr, &mut y[row * ldy + n0..row * ldy + n0 + nr]);
                     }
                 }
                 r0 += m;
@@ -276,26 +354,33 @@ fn pack(w: &[f32], n: usize, kc: usize, n0: usize, nr: usize, panel: &mut [f32])
     }
 }
 
-/// Where an `M × NR` accumulator block lives in y: rows row0.., columns col0..col0+cols.
+/// Where an `M × NR` accumulator block lives in y: rows row0.. (`ld` apart), columns
+/// col0..col0+cols.
 struct Tile<'a> {
     y: &'a mut [f32],
     row0: usize,
     col0: usize,
     cols: usize,
-    n: usize,
-    /// The first k block of an overwriting product: start from zero, not from y.
-    fresh: bool,
+    ld: usize,
+    /// In the first k block, where the sums start: the bias (or zero), not y.
+    start: Option<Option<&'a [f32]>>,
 }
 
 impl Tile<'_> {
     #[inline(always)]
     fn load<const M: usize>(&self) -> [[f32; NR]; M] {
         let mut acc = [[0.0f32; NR]; M];
-        if self.fresh {
-            return acc;
+        match self.start {
+            Some(None) => return acc,
+            Some(Some(bias)) => {
+                let mut row = [0.0f32; NR];
+                row[..self.cols].copy_from_slice(&bias[self.col0..self.col0 + self.cols]);
+                return [row; M];
+            }
+            None => {}
         }
         for (i, a) in acc.iter_mut().enumerate() {
-            let at = (self.row0 + i) * self.n + self.col0;
+            let at = (self.row0 + i) * self.ld + self.col0;
             match <&[f32; NR]>::try_from(&self.y[at..at + self.cols]) {
                 Ok(full) => *a = *full,
                 Err(_) => a[..self.cols].copy_from_slice(&self.y[at..at + self.cols]),
@@ -307,7 +392,7 @@ impl Tile<'_> {
     #[inline(always)]
     fn store<const M: usize>(&mut self, acc: &[[f32; NR]; M]) {
         for (i, a) in acc.iter().enumerate() {
-            let at = (self.row0 + i) * self.n + self.col0;
+            let at = (self.row0 + i) * self.ld + self.col0;
             match <&mut [f32; NR]>::try_from(&mut self.y[at..at + self.cols]) {
                 Ok(full) => *full = *a,
                 Err(_) => self.y[at..at + self.cols].copy_from_slice(&a[..self.cols]),
@@ -346,7 +431,7 @@ fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mu
 /// one (twice the throughput; results then differ from the reference by rounding, not exactly).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn madd(a: core::arch::wasm32::v128, b: core::arch::wasm32::v128, c: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+pub(crate) fn madd(a: core::arch::wasm32::v128, b: core::arch::wasm32::v128, c: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
     use core::arch::wasm32::*;
     #[cfg(target_feature = "relaxed-simd")]
     return f32x4_relaxed_madd(a, b, c);

@@ -27,24 +27,39 @@ const SHAPES = [
   ['ViT-S n=197 QKV', 197, 384, 1152, false],
   ['ViT-S n=197 FFN up+GELU', 197, 384, 1536, true],
   ['ViT-S n=197 FFN down', 197, 1536, 384, false],
+  ['MiniLM n=512 QKV', 512, 384, 1152, false],
+  ['MiniLM n=512 out-proj', 512, 384, 384, false],
+  ['MiniLM n=512 FFN up+GELU', 512, 384, 1536, true],
+  ['MiniLM n=512 FFN down', 512, 1536, 384, false],
 ];
 
-export function runBench({ DenseBench, f16_decode }, { now, log }) {
+export function runBench({ DenseBench, AttentionBench, f16_decode }, { now, log, only }) {
+  // only: 'dense' | 'attention' | 'other' to run one part (node: ONLY=…).
+  const part = (name) => !only || only === name;
   log('shape'.padEnd(26) + 'ms'.padStart(8) + 'GFLOP/s'.padStart(9) + 'best GF/s'.padStart(11)
-    + 'naive GF/s'.padStart(12) + 'max|fast-ref|'.padStart(15));
+    + 'packed GF/s'.padStart(13) + 'naive GF/s'.padStart(12) + 'max|fast-ref|'.padStart(15));
   const rows = [];
-  for (const [label, rows_, k, n, gelu] of SHAPES) {
+  for (const [label, rows_, k, n, gelu] of part('dense') ? SHAPES : []) {
     const b = new DenseBench(rows_, k, n, gelu);
     const flop = 2 * rows_ * k * n;
     const t = median(now, () => b.linear(), 1500);
+    const packed = median(now, () => b.linear_packed(), 1500);
     const naive = median(now, () => b.reference(), 500);
     const diff = b.max_diff();
     b.free();
     const gf = (ms) => flop / ms / 1e6;
-    rows.push({ shape: label, ms: t.med, gflops: gf(t.med), bestGflops: gf(t.min), naiveGflops: gf(naive.med), maxDiff: diff });
+    rows.push({ shape: label, ms: t.med, gflops: gf(t.med), bestGflops: gf(t.min), packedGflops: gf(packed.med), naiveGflops: gf(naive.med), maxDiff: diff });
     log(label.padEnd(26) + t.med.toFixed(3).padStart(8) + gf(t.med).toFixed(1).padStart(9) + gf(t.min).toFixed(1).padStart(11)
-      + gf(naive.med).toFixed(2).padStart(12) + diff.toExponential(1).padStart(15));
+      + gf(packed.med).toFixed(1).padStart(13) + gf(naive.med).toFixed(2).padStart(12) + diff.toExponential(1).padStart(15));
   }
+  for (const seq of part('attention') ? [128, 512] : []) {
+    const b = new AttentionBench(12, seq, 32);
+    const flop = 2 * 2 * 12 * seq * seq * 32;
+    const t = median(now, () => b.run(), 1500);
+    log(`attention 12 heads × ${seq}² × 32, weights returned: ${t.med.toFixed(2)} ms (${(flop / t.med / 1e6).toFixed(1)} GFLOP/s in its two products)`);
+    b.free();
+  }
+  if (!part('other')) return rows;
   for (const r of [128, 197]) {
     const b = new DenseBench(r, 384, 1, false);
     log(`layer_norm [${r}, 384]: ${(median(now, () => b.layer_norm(), 300).med * 1e3).toFixed(1)} µs`);

@@ -8,4 +8,4 @@ import { runBench } from './bench.mjs';
 wasm.initSync({ module: readFileSync(fileURLToPath(new URL('./pkg/wasm_dense_bench_bg.wasm', import.meta.url))) });
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
 console.log(`wasm SIMD128 CPU dense ops, single thread, node ${process.version} (CPU time)`);
-runBench(wasm, { now: cpuMs, log: (s) => console.log(s) });
+runBench(wasm, { now: cpuMs, log: (s) => console.log(s), only: process.env.ONLY });

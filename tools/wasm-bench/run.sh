@@ -15,4 +15,4 @@ else
     /usr/bin/cargo build --release --target $T -Zbuild-std=std,panic_abort
 fi
 wasm-bindgen --target web --out-dir pkg "$CARGO_TARGET_DIR/$T/release/wasm_dense_bench.wasm"
-if [ "${1:-}" = chromium ]; then node chromium.mjs; else node run.mjs; fi
+if [ "${1:-}" = chromium ]; then node chromium.mjs; else node ${RELAXED:+--experimental-wasm-relaxed-simd} run.mjs; fi

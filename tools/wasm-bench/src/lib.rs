@@ -1,6 +1,6 @@
 //! wasm exports for `run.mjs`: build the operands once, then time `run` from JavaScript.
 
-use attention_playground::backend::{Activation, LayerNorm, Linear};
+use attention_playground::backend::{Activation, LayerNorm, Linear, WeightLayout};
 use attention_playground::cpu::dense;
 use wasm_bindgen::prelude::*;
 
@@ -14,6 +14,8 @@ pub struct DenseBench {
     gelu: bool,
     x: Vec<f32>,
     w: Vec<f32>,
+    /// `w` packed once, as the models hold their weights on the CPU.
+    packed: Vec<f32>,
     b: Vec<f32>,
     gamma: Vec<f32>,
 }
@@ -22,13 +24,15 @@ pub struct DenseBench {
 impl DenseBench {
     #[wasm_bindgen(constructor)]
     pub fn new(rows: usize, k: usize, n: usize, gelu: bool) -> DenseBench {
+        let w = random(k * n, 2, 1.0 / (k as f32).sqrt());
         DenseBench {
             rows,
             k,
             n,
             gelu,
             x: random(rows * k, 1, 1.0),
-            w: random(k * n, 2, 1.0 / (k as f32).sqrt()),
+            packed: dense::pack_weight(&w, k, n),
+            w,
             b: random(n, 3, 0.1),
             gamma: random(k, 4, 1.0),
         }
@@ -47,13 +51,24 @@ impl DenseBench {
         dense::linear(&self.op())[self.rows * self.n / 2]
     }
 
+    /// The fast kernel on weights packed at load time (the models' path).
+    pub fn linear_packed(&self) -> f32 {
+        let mut op = self.op();
+        op.w = &self.packed;
+        op.w_layout = WeightLayout::Packed;
+        dense::linear(&op)[self.rows * self.n / 2]
+    }
+
     pub fn reference(&self) -> f32 {
         dense::reference::linear(&self.op())[self.rows * self.n / 2]
     }
 
     /// Largest |fast − reference| (0 when the two paths agree exactly).
     pub fn max_diff(&self) -> f32 {
-        let a = dense::linear(&self.op());
+        let mut op = self.op();
+        op.w = &self.packed;
+        op.w_layout = WeightLayout::Packed;
+        let a = dense::linear(&op);
         let b = dense::reference::linear(&self.op());
         a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max)
     }
@@ -70,4 +85,29 @@ impl DenseBench {
 pub fn f16_decode(bytes: &[u8]) -> f32 {
     let v: Vec<f32> = bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
     v[v.len() / 2]
+}
+
+/// One MiniLM-style self-attention call on the CPU backend: q | k | v side by side in each row
+/// (as the fused QKV projection leaves them), scaled dot product, softmax, weights returned.
+#[wasm_bindgen]
+pub struct AttentionBench {
+    dims: attention_playground::attention::AttentionDims,
+    qkv: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl AttentionBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(heads: usize, seq: usize, head_dim: usize) -> AttentionBench {
+        let dims = attention_playground::attention::AttentionDims { heads, seq_q: seq, seq_k: seq, head_dim };
+        AttentionBench { dims, qkv: random(seq * 3 * heads * head_dim, 5, 2.0) }
+    }
+
+    /// Returns one weight so the work cannot be optimized away.
+    pub fn run(&self) -> f32 {
+        use attention_playground::backend::{AttentionArgs, Backend};
+        let spec = attention_playground::attention::AttentionSpec::default();
+        let out = attention_playground::cpu::CpuBackend::new().attention(&AttentionArgs::fused_qkv(self.dims, &self.qkv, &spec)).expect("attention");
+        out.weights.expect("weights")[self.dims.seq_k / 2]
+    }
 }
