@@ -374,7 +374,10 @@ impl Tile<'_> {
             Some(None) => return acc,
             Some(Some(bias)) => {
                 let mut row = [0.0f32; NR];
-                row[..self.cols].copy_from_slice(&bias[self.col0..self.col0 + self.cols]);
+                match <&[f32; NR]>::try_from(&bias[self.col0..self.col0 + self.cols]) {
+                    Ok(full) => row = *full, // a fixed-size copy: no call to memcpy per tile
+                    Err(_) => row[..self.cols].copy_from_slice(&bias[self.col0..self.col0 + self.cols]),
+                }
                 return [row; M];
             }
             None => {}
