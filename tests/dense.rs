@@ -227,6 +227,43 @@ fn cpu_linear_computes_the_definition() {
     assert_eq!(CpuBackend::new().linear(&op).unwrap(), vec![19.0, 22.25, 33.0, 41.0]);
 }
 
+/// The strided products attention uses (q, k, v read inside a fused QKV tensor, the output
+/// written into its place) equal the plain product exactly and leave y's other columns alone;
+/// packing from strided or transposed storage gives the same panels as packing a copy.
+#[test]
+fn cpu_strided_products_equal_the_plain_product() {
+    // rows, k, n, ldx, ldy: partial panels and row blocks, k across three k blocks, ld > width.
+    for (rows, k, n, ldx, ldy) in [(1, 1, 1, 1, 1), (7, 5, 13, 9, 20), (64, 32, 517, 96, 517), (9, 1100, 12, 1200, 40)] {
+        let x = random(rows * ldx, 11, 1.0);
+        let w = random(k * n, 12, 1.0 / (k as f32).sqrt());
+        let mut want = vec![0.0f32; rows * n];
+        for i in 0..rows {
+            for j in 0..n {
+                let mut acc = 0.0f32;
+                for c in 0..k {
+                    acc += x[i * ldx + c] * w[c * n + j];
+                }
+                want[i * n + j] = acc;
+            }
+        }
+        let packed = dense::pack_weight(&w, k, n);
+        const UNTOUCHED: f32 = 7.25;
+        let mut y = vec![UNTOUCHED; (rows - 1) * ldy + n + 3];
+        dense::matmul_packed_into(&x, ldx, &packed, rows, k, n, &mut y, ldy);
+        for (at, &v) in y.iter().enumerate() {
+            let (i, j) = (at / ldy, at % ldy);
+            match i < rows && j < n {
+                true => assert_eq!(v, want[i * n + j], "{rows}×{k}·{k}×{n}: y[{i}][{j}]"),
+                false => assert_eq!(v, UNTOUCHED, "{rows}×{k}·{k}×{n}: y[{at}] is outside the product"),
+            }
+        }
+        let wide: Vec<f32> = w.chunks_exact(n).flat_map(|row| row.iter().copied().chain([0.5; 3])).collect();
+        assert_eq!(dense::pack_weight_strided(&wide, n + 3, k, n), packed, "strided {k}×{n}");
+        let transposed: Vec<f32> = (0..n).flat_map(|j| (0..k).map(|c| w[c * n + j]).chain([0.5; 2]).collect::<Vec<_>>()).collect();
+        assert_eq!(dense::pack_weight_transposed(&transposed, k + 2, n, k), packed, "transposed {k}×{n}");
+    }
+}
+
 fn ln_case(rows: usize, dim: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let seed = (rows * 7919 + dim) as u64;
     // An offset mean, so a one-pass E[x²] − E[x]² variance would lose digits.
