@@ -46,9 +46,9 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
         let (k, ldk) = head(args.k, &args.k_layout, h, seq_k, d, in_place, rope.as_deref());
         let v = &args.v[args.v_layout.offset + h * args.v_layout.head_stride..];
         let v_packed = dense::pack_weight_strided(v, args.v_layout.row_stride, seq_k, d);
-        let (k_t, scorer) = match dot {
-            true => (Some(dense::pack_weight_transposed(&k, ldk, seq_k, d)), None),
-            false => (None, Some(Scorer::new(spec, &q, &k, d))),
+        let scores = match dot {
+            true => HeadScores::Product { k_t: dense::pack_weight_transposed(&k, ldk, seq_k, d) },
+            false => HeadScores::Pairwise(Scorer::new(spec, &q, &k, d)),
         };
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
@@ -59,8 +59,8 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
             // The 1/√d of a scaled dot product waits for the softmax pass where nothing comes
             // between them (one pass less over the block; the same numbers).
             let mut pending_scale = 1.0;
-            match (&k_t, &scorer) {
-                (Some(k_t), _) => {
+            match &scores {
+                HeadScores::Product { k_t } => {
                     dense::matmul_packed_into(&q[i0 * ldq..], ldq, k_t, rows, d, seq_k, block, seq_k);
                     if spec.score == Score::ScaledDot {
                         if contiguous_softmax && !has_bias_or_temperature(spec) {
@@ -70,8 +70,7 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
                         }
                     }
                 }
-                (None, Some(scorer)) => scorer.block(i0, rows, block),
-                (None, None) => unreachable!("a head has either packed keys or a scorer"),
+                HeadScores::Pairwise(scorer) => scorer.block(i0, rows, block),
             }
             for r in 0..rows {
                 let i = i0 + r;
@@ -319,7 +318,15 @@ fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Raw scores of one head, with whatever per-row data the score function needs precomputed.
+/// How a head's scores are made: dot products as one matrix product per block of queries with
+/// kᵀ packed once, any other score one (query, key) pair at a time.
+enum HeadScores<'a> {
+    Product { k_t: Vec<f32> },
+    Pairwise(Scorer<'a>),
+}
+
+/// Raw scores of one head for the scores other than the dot products, with whatever per-row
+/// data the score function needs precomputed.
 struct Scorer<'a> {
     kind: &'a Score,
     /// [seq_q, width] and [seq_k, width]: the (rotated) q and k rows, or for the additive score
@@ -330,7 +337,6 @@ struct Scorer<'a> {
     /// √‖row‖² of each q and k row (cosine only).
     q_norm: Vec<f32>,
     k_norm: Vec<f32>,
-    scale: f32,
 }
 
 impl<'a> Scorer<'a> {
@@ -349,7 +355,7 @@ impl<'a> Scorer<'a> {
             }
             _ => (q.to_vec(), k.to_vec(), d),
         };
-        Scorer { kind: &spec.score, q, k, width, q_norm, k_norm, scale: 1.0 / (d as f32).sqrt() }
+        Scorer { kind: &spec.score, q, k, width, q_norm, k_norm }
     }
 
     /// Raw scores of query rows i0 .. i0+rows against every key, into out[r * seq_k + j].
@@ -361,8 +367,7 @@ impl<'a> Scorer<'a> {
                 let i = i0 + r;
                 let qi = &self.q[i * w..(i + 1) * w];
                 out[r * seq_k + j] = match self.kind {
-                    Score::Dot => dot(qi, kj),
-                    Score::ScaledDot => dot(qi, kj) * self.scale,
+                    Score::Dot | Score::ScaledDot => unreachable!("dot products are one matrix product (HeadScores::Product)"),
                     Score::Cosine => {
                         let n = self.q_norm[i] * self.k_norm[j];
                         if n == 0.0 {

@@ -231,35 +231,31 @@ pub fn pack_weight(w: &[f32], in_dim: usize, out_dim: usize) -> Vec<f32> {
 /// QKV projection).
 pub fn pack_weight_strided(w: &[f32], ld: usize, in_dim: usize, out_dim: usize) -> Vec<f32> {
     assert!(holds(w.len(), in_dim, out_dim, ld), "pack_weight_strided: w does not hold {in_dim} rows of {out_dim} values {ld} apart");
-    let mut packed = vec![0.0f32; packed_len(in_dim, out_dim)];
-    let mut at = 0;
-    for k0 in (0..in_dim).step_by(KC) {
-        let kc = KC.min(in_dim - k0);
-        for n0 in (0..out_dim).step_by(NR) {
-            pack(&w[k0 * ld..], ld, kc, n0, NR.min(out_dim - n0), &mut packed[at..at + kc * NR]);
-            at += kc * NR;
-        }
-    }
-    packed
+    pack_panels(in_dim, out_dim, |k0, kc, n0, nr, panel| pack(&w[k0 * ld..], ld, kc, n0, nr, panel))
 }
 
 /// [`pack_weight`] of the transpose of `m` [rows, cols] (rows `ld` values apart), i.e. of a
 /// [cols, rows] matrix, without writing the transpose out: kᵀ for q · kᵀ.
 pub fn pack_weight_transposed(m: &[f32], ld: usize, rows: usize, cols: usize) -> Vec<f32> {
     assert!(holds(m.len(), rows, cols, ld), "pack_weight_transposed: m does not hold {rows} rows of {cols} values {ld} apart");
-    let (in_dim, out_dim) = (cols, rows);
+    pack_panels(cols, rows, |k0, kc, n0, nr, panel| {
+        for j in 0..nr {
+            for (c, &v) in m[(n0 + j) * ld + k0..][..kc].iter().enumerate() {
+                panel[c * NR + j] = v;
+            }
+        }
+    })
+}
+
+/// A zeroed [in_dim, out_dim] weight in packed order (k blocks of `KC`, then column panels of
+/// `NR`), each [kc][NR] panel filled by `fill(k0, kc, n0, nr, panel)`; columns past nr stay zero.
+fn pack_panels(in_dim: usize, out_dim: usize, mut fill: impl FnMut(usize, usize, usize, usize, &mut [f32])) -> Vec<f32> {
     let mut packed = vec![0.0f32; packed_len(in_dim, out_dim)];
     let mut at = 0;
     for k0 in (0..in_dim).step_by(KC) {
         let kc = KC.min(in_dim - k0);
         for n0 in (0..out_dim).step_by(NR) {
-            let panel = &mut packed[at..at + kc * NR];
-            for j in 0..NR.min(out_dim - n0) {
-                let row = &m[(n0 + j) * ld + k0..][..kc];
-                for (c, &v) in row.iter().enumerate() {
-                    panel[c * NR + j] = v;
-                }
-            }
+            fill(k0, kc, n0, NR.min(out_dim - n0), &mut packed[at..at + kc * NR]);
             at += kc * NR;
         }
     }
@@ -404,25 +400,25 @@ impl Tile<'_> {
     }
 }
 
-/// y[tile] += x[0..M, 0..kc] · panel for `M` rows of x (row stride k).
+/// y[tile] += x[0..M, 0..kc] · panel for `M` rows of x (`ldx` apart).
 #[inline(always)]
-fn block<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], mut tile: Tile<'_>) {
-    assert!(x.len() >= (M - 1) * k + kc && panel.len() >= kc * NR);
+fn block<const M: usize>(x: &[f32], ldx: usize, kc: usize, panel: &[f32], mut tile: Tile<'_>) {
+    assert!(x.len() >= (M - 1) * ldx + kc && panel.len() >= kc * NR);
     let mut acc = tile.load::<M>();
-    micro::<M>(x, k, kc, panel, &mut acc);
+    micro::<M>(x, ldx, kc, panel, &mut acc);
     tile.store(&acc);
 }
 
-/// `acc[i][j] += Σ_c x[i·k + c] · panel[c][j]` for c = 0, 1, …, kc − 1 in order. The caller has
-/// checked `x.len() ≥ (M−1)·k + kc` and `panel.len() ≥ kc·NR`.
+/// `acc[i][j] += Σ_c x[i·ldx + c] · panel[c][j]` for c = 0, 1, …, kc − 1 in order. The caller has
+/// checked `x.len() ≥ (M−1)·ldx + kc` and `panel.len() ≥ kc·NR`.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
-fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
+fn micro<const M: usize>(x: &[f32], ldx: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
     for c in 0..kc {
-        // SAFETY: c < kc, so c·NR + NR ≤ kc·NR and i·k + c < (M−1)·k + kc (checked by the caller).
+        // SAFETY: c < kc, so c·NR + NR ≤ kc·NR and i·ldx + c < (M−1)·ldx + kc (checked by the caller).
         let w: &[f32; NR] = unsafe { &*(panel.as_ptr().add(c * NR) as *const [f32; NR]) };
         for (i, a) in acc.iter_mut().enumerate() {
-            let xv = unsafe { *x.get_unchecked(i * k + c) };
+            let xv = unsafe { *x.get_unchecked(i * ldx + c) };
             for j in 0..NR {
                 a[j] += xv * w[j];
             }
@@ -444,9 +440,9 @@ pub(crate) fn madd(a: core::arch::wasm32::v128, b: core::arch::wasm32::v128, c: 
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
+fn micro<const M: usize>(x: &[f32], ldx: usize, kc: usize, panel: &[f32], acc: &mut [[f32; NR]; M]) {
     use core::arch::wasm32::*;
-    // SAFETY: c < kc, so x[i·k + c] and panel[c·NR + 7] are in bounds (checked by the caller);
+    // SAFETY: c < kc, so x[i·ldx + c] and panel[c·NR + 7] are in bounds (checked by the caller);
     // v128_load/store have no alignment requirement.
     unsafe {
         let mut acc0 = [f32x4_splat(0.0); M];
@@ -461,7 +457,7 @@ fn micro<const M: usize>(x: &[f32], k: usize, kc: usize, panel: &[f32], acc: &mu
             let w0 = v128_load(wp as *const v128);
             let w1 = v128_load(wp.add(4) as *const v128);
             for i in 0..M {
-                let xv = f32x4_splat(*xp.add(i * k + c));
+                let xv = f32x4_splat(*xp.add(i * ldx + c));
                 acc0[i] = madd(xv, w0, acc0[i]);
                 acc1[i] = madd(xv, w1, acc1[i]);
             }
