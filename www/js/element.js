@@ -95,7 +95,12 @@ export class AttentionPlayground extends HTMLElement {
     body.dataset.view = tab ?? '';
     root.replaceChildren(cssLink('main'), this.#style, body);
     this.#restyle();
-    const css = (name) => root.querySelector(`link[data-css="${name}"]`) || root.prepend(Object.assign(cssLink(name), { dataset: { css: name } }));
+    const css = (name) => {
+      if (root.querySelector(`link[data-css="${name}"]`)) return;
+      const link = cssLink(name);
+      link.dataset.css = name;
+      root.prepend(link);
+    };
     this.#ready = (async () => {
       if (!tab) {
         body.textContent = `attention-playground: unknown view "${view}" (one of: ${VIEWS.join(', ')})`;
@@ -128,11 +133,15 @@ export class AttentionPlayground extends HTMLElement {
           this.dispatchEvent(new CustomEvent('change', { detail: this.state }));
         },
       };
-      const controller = await mountTab(body, tab, app);
-      if (mine !== this.#generation) return this;
-      this.#controller = controller;
-      this.#restyle();
-      await controller?.loaded;
+      try {
+        const controller = await mountTab(body, tab, app);
+        if (mine !== this.#generation) return this;
+        this.#controller = controller;
+        this.#restyle();
+        await controller?.loaded;
+      } catch (e) {
+        body.append(Object.assign(document.createElement('p'), { className: 'error', textContent: `attention-playground: ${e?.message ?? e}` }));
+      }
       return this;
     })();
     return this.#ready;
