@@ -141,7 +141,9 @@ export default {
     await page.locator('#text-head-pick').selectOption('2'); // head 3
     await page.locator('#text-hide').check();
     await page.locator('#text-rollout select').selectOption('max');
+    await page.locator('#text-headview button[data-head="6"]').click(); // head 7 on as well
     await page.waitForFunction(() => new URLSearchParams(location.search).get('fusion') === 'max');
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('heads') === '3,7');
     const url = await page.evaluate(() => location.href);
     const q = new URL(url).searchParams;
     assert.equal(q.get('view'), 'text');
@@ -158,12 +160,51 @@ export default {
     }));
     await page.waitForFunction(() => document.getElementById('text-rollout').dataset.state === 'ready');
     const before = await snap(page);
+    assert.equal(before.heads, '2,6');
     const again = await open(url.replace(/^https?:\/\/[^/]+\//, ''));
     await again.waitForFunction(() => document.querySelector('section[data-view="text"]')?.dataset.state === 'ready');
     await again.waitForFunction(() => document.getElementById('text-matrix').dataset.view === '4,2');
     assert.equal(await again.locator('#text-input').inputValue(), 'Dogs chase cats.');
     assert.equal(await again.locator('#text-hide').isChecked(), true);
     assert.deepEqual(await snap(again), before);
+  },
+
+  async 'page URL round trip: the image tab\'s sample, layer, head and query patch'({ open, assert }) {
+    const LONG = { timeout: 300_000 };
+    const page = await open('index.html?view=image&backend=cpu');
+    await page.waitForFunction(() => window.imageView?.state.result, null, LONG);
+    await page.locator('.image-samples button[data-sample="coffee"]').click();
+    await page.waitForFunction(() => window.imageView.state.name === 'coffee', null, LONG);
+    await page.locator('.image-controls [name="layer"]').selectOption({ value: '3' });
+    await page.locator('.image-controls [name="head"]').selectOption({ value: '2' });
+    const box = await page.locator('canvas.image-overlay').boundingBox();
+    await page.locator('canvas.image-overlay').click({ position: { x: box.width * (4.5 / 16), y: box.height * (2.5 / 10) } });
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('query') === String(1 + 2 * 16 + 4));
+    const q = new URL(await page.evaluate(() => location.href)).searchParams;
+    assert.deepEqual([q.get('image'), q.get('layer'), q.get('head')], ['coffee', '4', '3']);
+    const snap = (p) => p.evaluate(() => ({
+      caption: document.querySelector('.image-panels figcaption').textContent,
+      pixels: document.querySelector('canvas.image-overlay').toDataURL(),
+      grid: document.querySelector('.image-grid p').textContent,
+    }));
+    const before = await snap(page);
+    const again = await open(`index.html?${q}`);
+    await again.waitForFunction(() => window.imageView?.state.name === 'coffee', null, LONG);
+    await again.waitForFunction((c) => document.querySelector('.image-panels figcaption').textContent === c, before.caption, LONG);
+    assert.deepEqual(await snap(again), before);
+  },
+
+  async 'the image view shows a progress bar with MB loaded'({ harness, assert }) {
+    const page = await harness();
+    await page.route('**/models/manifest.json', (route) => route.fulfill({ json: { vision: 'stand-in.bin' } }));
+    await page.evaluate(async () => {
+      const pg = { backend: 'cpu', loadVisionModel: (url, onProgress) => (onProgress({ loaded: 2e6, total: 8e6 }), new Promise(() => {})) };
+      const section = document.createElement('section');
+      document.body.append(section);
+      (await import('./js/views/image.js')).mount(section, { pg, status() {}, onBackendChange() {} });
+    });
+    await page.waitForFunction(() => document.querySelector('.image-status')?.textContent.includes('2.0 / 8.0 MB'));
+    assert.equal(await page.locator('.image-progress').evaluate((p) => [p.value, p.max].join('/')), '2000000/8000000');
   },
 
   async 'page URL round trip: attention controls, a mechanisms demo, and ?embed= shows one view'({ open, assert }) {

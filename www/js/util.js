@@ -8,6 +8,17 @@ export function el(tag, props = {}, ...kids) {
   return e;
 }
 
+/** `<select name>` of `options` (values, or [value, label] pairs), set to `value` (default the first). */
+export function picker(name, options, value) {
+  const s = el('select', { name });
+  for (const o of options) {
+    const [v, label] = Array.isArray(o) ? o : [o, o];
+    s.append(new Option(label, String(v)));
+  }
+  if (value !== undefined) s.value = String(value);
+  return s;
+}
+
 /** `<label>text input</label>`. */
 export const labelled = (text, input) => el('label', {}, text, input);
 

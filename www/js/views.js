@@ -21,7 +21,7 @@ export const VIEWS = [...TABS.map((t) => t.id), ...Object.values(PANELS).flat()]
 /** The keys of each tab's state (URL parameters and element attributes). */
 export const STATE_KEYS = {
   attention: ['text', 'score', 'temperature', 'normalizer', 'mask'],
-  text: ['text', 'pair', 'layer', 'head', 'hideSpecial', 'fusion', 'residual'],
+  text: ['text', 'pair', 'layer', 'head', 'heads', 'hideSpecial', 'fusion', 'residual'],
   image: ['image', 'layer', 'head', 'source', 'fusion', 'opacity', 'colormap', 'query'],
   mechanisms: null, // every named control (see views/mechanisms.js)
 };

@@ -2,18 +2,12 @@
 // matching Playground.attention options; `state()` / `set(state)` the same as strings (the URL
 // and element attributes: temperature as T, mask as 'none' | 'causal' | 'window:2' | 'topK:3');
 // `onChange` fires on every edit.
-import { el } from '../util.js';
+import { el, picker as select } from '../util.js';
 
 function field(name, labelText, input) {
   const label = el('label', {}, labelText, input);
   label.dataset.part = `controls ${name}`;
   return label;
-}
-
-function select(name, values) {
-  const s = el('select', { name });
-  for (const v of values) s.append(new Option(v, v));
-  return s;
 }
 
 export function controls(root, onChange) {

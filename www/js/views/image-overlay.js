@@ -4,17 +4,12 @@
 // is the default query.
 // State: layer, head (1-based, or 'mean'), source, fusion, opacity, colormap, query (0 = class token).
 import { COLORMAPS, drawMap, markPatch, patchRow, mapSVG } from './image-draw.js';
-import { el, rolloutOf } from '../util.js';
+import { el, picker, rolloutOf } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
 
 const DISPLAY = 448; // longer side of the drawn image, in CSS pixels
 
-const select = (options, value, name) => {
-  const s = el('select', { name });
-  s.append(...options.map(([v, label]) => el('option', { value: String(v), textContent: label })));
-  s.value = String(value);
-  return s;
-};
+const select = (options, value, name) => picker(name, options, value);
 
 export function overlayPanel(app, { onQuery, onChange = () => {} }) {
   const { pg } = app;

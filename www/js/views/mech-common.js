@@ -2,15 +2,9 @@
 // that counts its updates (data-updates, for the page test), and seeded inputs. The demos compute
 // every number with pg calls; what is here only builds inputs and widgets.
 
-import { latest } from '../util.js';
+import { latest, labelled, picker } from '../util.js';
 
 const DEBOUNCE_MS = 60;
-
-function labelled(text, input) {
-  const label = document.createElement('label');
-  label.append(text, input);
-  return label;
-}
 
 /** A range input; `fmt` shows its value beside it. Returns the input (read `.value`). */
 export function slider(parent, name, text, { min, max, step, value }, fmt = (v) => v) {
@@ -24,10 +18,7 @@ export function slider(parent, name, text, { min, max, step, value }, fmt = (v) 
 }
 
 export function select(parent, name, text, values, value = values[0]) {
-  const s = document.createElement('select');
-  s.name = name;
-  for (const v of values) s.append(new Option(v, v));
-  s.value = value;
+  const s = picker(name, values, value);
   parent.append(labelled(text, s));
   return s;
 }

@@ -35,7 +35,7 @@ function cutoff(maps, heads) {
   return MIN_W;
 }
 
-export function headView(root) {
+export function headView(root, onToggle = () => {}) {
   root.classList.add('text-head');
   const toggles = document.createElement('div');
   toggles.className = 'text-head-toggles';
@@ -51,16 +51,18 @@ export function headView(root) {
   let maps = []; // [heads] of [m, m] maps for v.layer
   let enabled = null; // Set of enabled head indices
   let focus = null; // { side: 'q' | 'k', index } while hovering a token
+  let wanted = null; // heads to enable once the toggles exist (from the URL)
   let drawn = []; // the lines of the last paint: [head, i, j, weight], for export
   const buttons = [];
 
   function buildToggles(heads) {
     if (buttons.length === heads) return;
-    enabled = new Set([...Array(heads).keys()]);
+    enabled = new Set(wanted?.filter((h) => h < heads) ?? [...Array(heads).keys()]);
+    wanted = null;
     const all = Object.assign(document.createElement('button'), { type: 'button', textContent: 'all' });
     const none = Object.assign(document.createElement('button'), { type: 'button', textContent: 'none' });
-    all.onclick = () => setEnabled([...Array(heads).keys()]);
-    none.onclick = () => setEnabled([]);
+    all.onclick = () => (setEnabled([...Array(heads).keys()]), onToggle());
+    none.onclick = () => (setEnabled([]), onToggle());
     buttons.length = 0;
     for (let h = 0; h < heads; h++) {
       const b = Object.assign(document.createElement('button'), { type: 'button', textContent: `${h + 1}` });
@@ -70,8 +72,9 @@ export function headView(root) {
       b.onclick = () => {
         if (enabled.has(h)) enabled.delete(h); else enabled.add(h);
         setEnabled([...enabled]);
+        onToggle();
       };
-      b.ondblclick = () => setEnabled([h]);
+      b.ondblclick = () => (setEnabled([h]), onToggle());
       buttons.push(b);
     }
     toggles.replaceChildren('heads ', ...buttons, ' ', all, none);
@@ -198,6 +201,13 @@ export function headView(root) {
       setEnabled([...enabled]);
     },
     /** Shows only these heads (all heads for 'mean'). */
+    /** The enabled heads, 0-based. */
+    heads: () => (enabled ? [...enabled].sort((a, b) => a - b) : wanted ?? []),
+    /** Enables exactly these heads (0-based), now or once the toggles exist. */
+    setHeads(list) {
+      if (!enabled || !v) wanted = list;
+      else setEnabled(list.filter((h) => h < v.r.heads));
+    },
     showHeads(head) {
       if (!v) return;
       setEnabled(head === 'mean' ? [...Array(v.r.heads).keys()] : [head]);

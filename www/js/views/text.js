@@ -74,12 +74,14 @@ export async function mount(section, app) {
   section.append(el('div', { className: 'text-view' }, intro, load, input, pair, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
 
-  const head = headView(headRoot);
+  const head = headView(headRoot, changed);
   const matrix = heatmap(matrixRoot);
   const model = modelView(modelRoot, pick);
   const entropy = entropyView(entropyRoot, pick);
   const rollout = rolloutView(rolloutRoot, pg, changed);
   rollout.set(initial);
+  const headList = (v) => String(v).split(',').filter((x) => /^\d+$/.test(x)).map((x) => Number(x) - 1).filter((h) => h >= 0);
+  if (initial.heads !== undefined) head.setHeads(headList(initial.heads));
 
   // What is on screen: the last result, its visible tokens, and the chosen layer/head.
   const state = { r: null, shown: null, layer: 0, head: 'mean' };
@@ -151,7 +153,7 @@ export async function mount(section, app) {
     headPick.value = String(state.head);
     state.shown = visible(r.tokens, hide.checked);
     render(true);
-    if (first && state.head !== 'mean') head.showHeads(state.head);
+    if (first && state.head !== 'mean' && initial.heads === undefined) head.showHeads(state.head);
     app.status(ms, 'per forward');
     info.textContent = `${r.tokens.length} tokens · ${ms.toFixed(1)} ms per forward on ${pg.backend}`;
     notice.hidden = !r.truncated;
@@ -244,6 +246,7 @@ export async function mount(section, app) {
       layer: String(state.layer + 1),
       head: state.head === 'mean' ? 'mean' : String(state.head + 1),
       hideSpecial: hide.checked ? '1' : '0',
+      heads: head.heads().map((h) => h + 1).join(','),
       ...rollout.state(),
     }),
     set(s) {
@@ -257,6 +260,7 @@ export async function mount(section, app) {
       rollout.set(s);
       if (rerun) runner.edited(0);
       else if (before !== `${state.layer}/${state.head}` && state.r) pick(Math.min(state.layer, state.r.layers - 1), state.head === 'mean' ? 'mean' : Math.min(state.head, state.r.heads - 1));
+      if (s.heads !== undefined) head.setHeads(headList(s.heads));
     },
   };
 }
