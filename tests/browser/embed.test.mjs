@@ -24,6 +24,20 @@ const exported = (page, id, panel) => page.evaluate(async ([id, panel]) => {
   };
 }, [id, panel]);
 
+/** The harness page with these elements (pkg/element.js imported), once they have drawn. */
+async function withElements(harness, html) {
+  const page = await harness();
+  await page.evaluate(async (html) => {
+    await import('./pkg/element.js');
+    document.body.insertAdjacentHTML('beforeend', html);
+    await Promise.all([...document.querySelectorAll('attention-playground')].map((e) => e.ready));
+  }, html);
+  return page;
+}
+const SENTENCE = 'The cat sat on the mat because it was warm.';
+const TOY = '<attention-playground id="toy" view="attention" text="The cat sat on the mat."></attention-playground>';
+const MATRIX = `<attention-playground id="matrix" view="text-matrix" text="${SENTENCE}" layer="3" head="5" hide="controls"></attention-playground>`;
+
 /** Size of the first canvas under a part of an element's shadow root. */
 const canvasSize = (page, id, sel) => page.evaluate(([id, sel]) => {
   const c = document.getElementById(id).shadowRoot.querySelector(sel);
@@ -31,8 +45,14 @@ const canvasSize = (page, id, sel) => page.evaluate(([id, sel]) => {
 }, [id, sel]);
 
 export default {
-  async 'embed.html: five elements render, sharing one wasm fetch and one fetch of each model'({ open, assert }) {
-    const page = await open('embed.html');
+  async 'embed.html: five elements render, sharing one wasm fetch and one fetch of each model'({ open, baseUrl, assert }) {
+    // The page as shipped, but its image element on the CPU: DINOv2 on a software GPU takes minutes.
+    const page = await open('css/main.css'); // a blank start: the route must be set before embed.html loads
+    await page.route('**/embed.html', async (route) => {
+      const res = await route.fetch();
+      route.fulfill({ response: res, body: (await res.text()).replace('image="chelsea"', 'image="chelsea" backend="cpu"') });
+    });
+    await page.goto(new URL('embed.html', baseUrl).href);
     await ready(page);
     const urls = await fetched(page);
     assert.equal(count(urls, /\.wasm$/), 1, `wasm fetches: ${urls.filter((u) => u.endsWith('.wasm'))}`);
@@ -54,12 +74,7 @@ export default {
   },
 
   async 'a page of mechanisms and toy attention fetches no weights'({ harness, assert }) {
-    const page = await harness();
-    await page.evaluate(async () => {
-      await import('./pkg/element.js');
-      document.body.insertAdjacentHTML('beforeend', '<attention-playground view="mechanisms" demo="5"></attention-playground><attention-playground view="attention" text="a b c"></attention-playground>');
-      await Promise.all([...document.querySelectorAll('attention-playground')].map((e) => e.ready));
-    });
+    const page = await withElements(harness, '<attention-playground view="mechanisms" demo="5"></attention-playground><attention-playground view="attention" text="a b c"></attention-playground>');
     await page.waitForFunction(() => Number(document.querySelector('attention-playground').shadowRoot.querySelector('article[data-demo="masks"]')?.dataset.updates) > 0);
     const urls = await fetched(page);
     assert.deepEqual(urls.filter((u) => u.includes('/models/')), []);
@@ -68,9 +83,8 @@ export default {
     assert.deepEqual(shown, ['masks']);
   },
 
-  async 'element: attributes are live, properties mirror them, the reader\'s edits fire change'({ open, assert }) {
-    const page = await open('embed.html');
-    await ready(page);
+  async 'element: attributes are live, properties mirror them, the reader\'s edits fire change'({ harness, assert }) {
+    const page = await withElements(harness, TOY + MATRIX);
     const view = () => page.evaluate(() => document.getElementById('matrix').shadowRoot.querySelector('#text-matrix').dataset.view);
     assert.equal(await view(), '2,4'); // layer="3" head="5", 1-based
     await page.evaluate(() => document.getElementById('matrix').setAttribute('layer', '6'));
@@ -85,9 +99,12 @@ export default {
     await page.waitForFunction(() => document.getElementById('toy').shadowRoot.querySelector('.heatmap').dataset.tokens === '2');
   },
 
-  async 'export: PNG of the view\'s size, SVG with one element per cell or line, JSON of the numbers drawn'({ open, assert }) {
-    const page = await open('embed.html');
-    await ready(page);
+  async 'export: PNG of the view\'s size, SVG with one element per cell or line, JSON of the numbers drawn'({ harness, assert }) {
+    // The image on the CPU: export does not depend on the backend, and DINOv2 on a software GPU is slow.
+    const page = await withElements(harness, TOY + MATRIX +
+      `<attention-playground id="head" view="text-head" text="${SENTENCE}" layer="3" head="5"></attention-playground>
+       <attention-playground id="demo" view="mechanisms" demo="3"></attention-playground>
+       <attention-playground id="image" view="image-overlay" image="chelsea" layer="12" backend="cpu"></attention-playground>`);
     // The matrix: 13 × 13 cells; its numbers are layer 3, head 5 of the model's attention.
     const m = await exported(page, 'matrix');
     assert.equal(m.svgError, null);
