@@ -47,7 +47,7 @@ const canvasSize = (page, id, sel) => page.evaluate(([id, sel]) => {
 export default {
   async 'embed.html: five elements render, sharing one wasm fetch and one fetch of each model'({ open, baseUrl, assert }) {
     // The page as shipped, but its image element on the CPU: DINOv2 on a software GPU takes minutes.
-    const page = await open('css/main.css'); // a blank start: the route must be set before embed.html loads
+    const page = await open('harness.html'); // a start page: the route must be set before embed.html loads
     await page.route('**/embed.html', async (route) => {
       const res = await route.fetch();
       route.fulfill({ response: res, body: (await res.text()).replace('image="chelsea"', 'image="chelsea" backend="cpu"') });
