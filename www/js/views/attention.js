@@ -72,7 +72,6 @@ export async function mount(section, app) {
       opts.set(s);
       runner.schedule(0);
     },
-    /** Resolves once the newest state has been drawn. */
     exporters: { 'attention-matrix': matrix },
     main: 'attention-matrix',
   };
