@@ -2,6 +2,8 @@
 //!
 //!     convert text   <model folder> <out.safetensors> [--manifest www/models/manifest.json]
 //!     convert vision <model.onnx>   <out.safetensors> [--manifest www/models/manifest.json]
+//!
+//! With `--manifest`, the output is renamed to its content-addressed name (see manifest.rs).
 
 mod manifest;
 mod onnx;

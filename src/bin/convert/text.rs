@@ -42,7 +42,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         c.vocab_size
     );
     if let Some(m) = manifest {
-        super::manifest::record(&m, "text", out)?;
+        let hashed = super::manifest::publish(&m, "text", out)?;
+        eprintln!("convert text: renamed to {} and recorded in {m}", hashed.display());
     }
     Ok(())
 }
