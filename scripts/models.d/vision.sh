@@ -34,7 +34,8 @@ fi
 
 mkdir -p www/models
 current=$(scripts/model-current.sh vision)
-if [ -z "$current" ] || [ "$ONNX" -nt "$current" ]; then
+# This script counts as an input: a change of options here reconverts.
+if [ -z "$current" ] || [ "$ONNX" -nt "$current" ] || [ "$0" -nt "$current" ]; then
   echo "vision: converting $ONNX → $OUT (renamed by its content hash)"
   cargo run --quiet --release --bin convert -- vision "$ONNX" "$OUT" --manifest "$MANIFEST"
 else

@@ -11,6 +11,15 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{Error, Result};
 
+// Adds to `LoadProgress` (declared with the vision API; TypeScript merges the two).
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TS_PROGRESS: &str = r#"
+export interface LoadProgress {
+  /** true for the single event of a read from Cache Storage (no download) */
+  cached: boolean;
+}
+"#;
+
 /// Bump the version to drop every copy kept by older builds.
 const CACHE_NAME: &str = "attention-playground-models-v1";
 

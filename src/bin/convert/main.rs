@@ -6,6 +6,7 @@
 //! With `--manifest`, the output is renamed to its content-addressed name (see manifest.rs).
 
 mod manifest;
+mod narrow;
 mod onnx;
 mod text;
 mod vision;
