@@ -30,7 +30,8 @@ struct Params {
     slopes_off: u32, rope_off: u32, rel_off: u32,
     w_off: u32,      // project: offset of the projection matrix in aux
     av_off: u32,     // offset of the additive v in aux
-    seed: u32,
+    seed_lo: u32,    // the dropout seed's low and high words
+    seed_hi: u32,
     temperature: f32,
     scale: f32,      // 1/√head_dim, rounded on the host as the CPU does
     drop_p: f32,
@@ -278,6 +279,13 @@ fn sum_u(x: u32) -> u32 {
     return r;
 }
 
+// z − zmax for a score z ≤ zmax, floored at −200 (e^−200 is 0 in f32, and −200 lies outside
+// any sparsemax or entmax support): masked entries (MASKED) and scores far below the maximum get
+// −200 without forming an infinity.
+fn shifted(z: f32, zmax: f32) -> f32 {
+    return select(z - zmax, -200.0, z < zmax - 200.0);
+}
+
 // A u32 whose unsigned order is the IEEE total order of the f32 (Rust's f32::total_cmp).
 fn order_key(x: f32) -> u32 {
     let b = bitcast<u32>(x);
@@ -370,28 +378,28 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     if (p.normalizer == NORM_SOFTMAX) {
         var s = 0.0;
         for (var j = lane; j < n; j += WG) {
-            let z = n_w[base + j];
-            s += select(exp(z - zmax), 0.0, z == MASKED);
+            s += exp(shifted(n_w[base + j], zmax));
         }
         let total = sum_f(s);
         var wz = 0.0; // Σ w (z − max), for the entropy
         for (var j = lane; j < n; j += WG) {
-            let z = n_w[base + j];
-            let w = select(exp(z - zmax) / total, 0.0, z == MASKED);
-            wz += select(w * (z - zmax), 0.0, z == MASKED);
+            let x = shifted(n_w[base + j], zmax);
+            let w = exp(x) / total;
+            wz += w * x;
             n_w[base + j] = w;
         }
         // ln w = (z − max) − ln Σ, so H = ln Σ − Σ w (z − max): one log instead of one per weight,
         // whose per-element error at seqK in the thousands would add up past 1e-5.
         softmax_entropy = log(total) - sum_f(wz);
     } else {
-        // Sparsemax: Σ max(z − τ, 0) = 1. 1.5-entmax on x = z/2: Σ max(x − τ, 0)² = 1.
-        // Either way τ ∈ [top − 1, top] where top is the largest (halved) score.
+        // Sparsemax: Σ max(z − τ, 0) = 1. 1.5-entmax on x = z/2: Σ max(x − τ, 0)² = 1. Both on
+        // scores shifted by their maximum, so the largest is 0 and τ ∈ [−1, 0): the largest
+        // always stays in the support, whatever the magnitude of the scores (unshifted, top − 1
+        // rounds to top above 2²⁴ and the support came out empty).
         let sparse = p.normalizer == NORM_SPARSEMAX;
         let half = select(0.5, 1.0, sparse);
-        let top = zmax * half;
-        var lo = top - 1.0;
-        var hi = top;
+        var lo = -1.0;
+        var hi = 0.0;
         for (var it = 0u; it < 64u; it++) {
             let mid = 0.5 * (lo + hi);
             if (mid <= lo || mid >= hi) {
@@ -399,7 +407,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
             }
             var f = 0.0;
             for (var j = lane; j < n; j += WG) {
-                let d = max(n_w[base + j] * half - mid, 0.0);
+                let d = max(shifted(n_w[base + j], zmax) * half - mid, 0.0);
                 f += select(d * d, d, sparse);
             }
             if (sum_f(f) >= 1.0) {
@@ -412,7 +420,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         var s = 0.0;
         var c = 0u;
         for (var j = lane; j < n; j += WG) {
-            let x = n_w[base + j] * half;
+            let x = shifted(n_w[base + j], zmax) * half;
             if (x > lo) {
                 s += x;
                 c += 1u;
@@ -426,7 +434,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         } else {
             var ss = 0.0;
             for (var j = lane; j < n; j += WG) {
-                let x = n_w[base + j] * half;
+                let x = shifted(n_w[base + j], zmax) * half;
                 if (x > lo) {
                     ss += (x - mean) * (x - mean);
                 }
@@ -434,7 +442,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
             tau = mean - sqrt(max((1.0 - sum_f(ss)) / size, 0.0));
         }
         for (var j = lane; j < n; j += WG) {
-            let d = max(n_w[base + j] * half - tau, 0.0);
+            let d = max(shifted(n_w[base + j], zmax) * half - tau, 0.0);
             n_w[base + j] = select(d * d, d, sparse);
         }
     }
@@ -492,8 +500,14 @@ fn pcg(v: u32) -> u32 {
     return (word >> 22u) ^ word;
 }
 
-fn drop_uniform(seed: u32, h: u32, i: u32, j: u32) -> f32 {
-    let x = pcg(j + pcg(i + pcg(h + pcg(seed))));
+// dropout::seed_hash: pcg(low) below 2³², pcg(high + pcg(low)) above.
+fn seed_hash(lo: u32, hi: u32) -> u32 {
+    let l = pcg(lo);
+    return select(pcg(hi + l), l, hi == 0u);
+}
+
+fn drop_uniform(h: u32, i: u32, j: u32) -> f32 {
+    let x = pcg(j + pcg(i + pcg(h + seed_hash(p.seed_lo, p.seed_hi))));
     return f32(x >> 8u) * (1.0 / 16777216.0);
 }
 
@@ -506,7 +520,7 @@ fn dropout(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let idx = (h * p.seq_q + i) * p.seq_k + j;
-    let kept = drop_uniform(p.seed, h, i, j) >= p.drop_p;
+    let kept = drop_uniform(h, i, j) >= p.drop_p;
     dr_w[idx] = select(0.0, dr_w[idx] * p.drop_scale, kept);
 }
 

@@ -3,9 +3,10 @@
 
 use crate::attention::check::check_args;
 use crate::attention::positions::{alibi_slopes, rope_table};
+use crate::attention::size::{self, MemoryLimits};
 use crate::attention::{dropout, flash, AttentionDims, Mask, Normalizer, Positions, Score};
 use crate::backend::{AttentionArgs, AttentionOutput, Backend, HeadLayout};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 use super::{GpuBackend, GpuTensor, KernelDef};
 
@@ -46,7 +47,7 @@ struct Params {
     rel_off: u32,
     w_off: u32,
     av_off: u32,
-    seed: u32,
+    seed: [u32; 2],
     temperature: f32,
     scale: f32,
     drop_p: f32,
@@ -116,16 +117,14 @@ impl GpuBackend {
         let dims = args.dims;
         let AttentionDims { heads, seq_q, seq_k, head_dim } = dims;
         let spec = args.spec;
+        let l = &self.ctx.limits;
+        size::check(&dims, spec, size::Place::Gpu, &MemoryLimits::gpu(l.max_buffer_size, l.max_storage_buffer_binding_size))?;
         // Without weights to return, the fused kernel never materializes them.
         if !spec.return_weights && flash::supports(spec) && flash::supports_dims(&dims) {
             let output = self.flash_attention(args)?;
             return Ok(AttentionOutput { output, weights: None, entropy: None, coverage: None });
         }
         let weights_len = heads * seq_q * seq_k;
-        self.check_size(weights_len).map_err(|e| match e {
-            Error::Invalid(m) => Error::Invalid(format!("the attention weights [heads, seqQ, seqK] are too large for this GPU: {m}")),
-            other => other,
-        })?;
 
         let aux = pack_aux(&dims, args);
         let p = Params {
@@ -174,7 +173,7 @@ impl GpuBackend {
             rel_off: aux.rel as u32,
             w_off: 0,
             av_off: aux.av as u32,
-            seed: spec.dropout.map_or(0, |d| d.seed),
+            seed: dropout::seed_words(spec.dropout.map_or(0, |d| d.seed)),
             temperature: spec.temperature,
             scale: 1.0 / (head_dim as f32).sqrt(),
             drop_p: spec.dropout.map_or(0.0, |d| d.p),
