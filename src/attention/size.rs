@@ -130,7 +130,8 @@ fn overflow(d: &AttentionDims, spec: &AttentionSpec, fused: bool, place: Place, 
         return Some((format!("{} of {name}", bytes(*n)), *n));
     }
     let total = list.iter().try_fold(0u64, |a, (_, n)| a.checked_add(*n)).unwrap_or(u64::MAX);
-    (total > limits.total).then(|| (format!("{} in all", bytes(total)), total))
+    let (name, largest) = list.iter().max_by_key(|(_, n)| *n)?;
+    (total > limits.total).then(|| (format!("{} in all, {} of {name}", bytes(total), bytes(*largest)), total))
 }
 
 /// Refuses sizes whose buffers cannot fit `limits`, naming what they need and, when only the
