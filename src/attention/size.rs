@@ -69,7 +69,7 @@ fn host_buffers(d: &AttentionDims, spec: &AttentionSpec, fused: bool) -> Option<
         if spec.return_weights {
             // The weights, and the copy a read hands back.
             v.push(("weights", weights));
-            v.push(("weights (read back)", weights));
+            v.push(("weights", weights));
         } else {
             v.push(("score block", f(64u64.checked_mul(sk))?));
         }
