@@ -94,3 +94,9 @@ bench-text-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
 bench-text:
 	$(CARGO) run --release --bin bench_text
+
+# Property-based fuzzing of attention (tests/fuzz_attention.rs) far past the 64 cases of `make test`.
+FUZZ_CASES ?= 100000
+FUZZ_GPU_CASES ?= 1000
+fuzz-attention: setup
+	PROPTEST_CASES=$(FUZZ_CASES) FUZZ_GPU_CASES=$(FUZZ_GPU_CASES) $(CARGO) test --release --test fuzz_attention -- --nocapture

@@ -246,7 +246,7 @@ fn parse_dropout(v: &JsValue) -> Result<Option<Dropout>> {
     check_keys(v, "dropout", &["p", "seed"])?;
     let p = number(&get(v, "p"), "dropout.p")? as f32;
     let seed_v = get(v, "seed");
-    let seed = if absent(&seed_v) { 0 } else { count(&seed_v, "dropout.seed", 0)? as u32 };
+    let seed = if absent(&seed_v) { 0 } else { count(&seed_v, "dropout.seed", 0)? as u64 };
     Ok(Some(Dropout { p, seed }))
 }
 
