@@ -94,3 +94,13 @@ bench-text-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
 bench-text:
 	$(CARGO) run --release --bin bench_text
+
+# Issue 13: a long run of the input fuzzers (`make test` runs a few hundred cases of each), and the
+# memory soak: 10,000 attention and 1,000 runText calls per backend, wasm memory and JS heap
+# before and after (SOAK_ATTENTION, SOAK_TEXT, SOAK_TEXT_WEBGPU change the counts).
+FUZZ_CASES ?= 20000
+fuzz-inputs:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_weights
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test tokenizer_parity fuzz_
+soak: build
+	$(NODE) scripts/soak.mjs
