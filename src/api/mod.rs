@@ -196,10 +196,18 @@ impl Playground {
     }
 
     /// FOR TESTS ONLY, not part of the API (absent from the .d.ts): panics inside the module as a
-    /// bug would, to check that every pending promise rejects and later calls refuse at once.
+    /// bug would (`'oom'`: runs out of memory), to check that every pending promise rejects and
+    /// later calls refuse at once.
     #[wasm_bindgen(js_name = __panicForTest, skip_typescript)]
-    pub fn panic_for_test(&self) -> Promise {
-        settle::spawn(async { panic!("__panicForTest was called") })
+    pub fn panic_for_test(&self, how: JsValue) -> Promise {
+        settle::spawn(async move {
+            if how.as_string().as_deref() == Some("oom") {
+                // wasm32 memory ends at 4 GiB: the second or third of these cannot be had.
+                let hoard: Vec<Vec<u8>> = (0..3).map(|_| Vec::with_capacity(i32::MAX as usize - 4096)).collect();
+                return Ok(JsValue::from(hoard.len() as u32));
+            }
+            panic!("__panicForTest was called")
+        })
     }
 
     /// `await pg.attention({ q, k, v, heads, seqQ, seqK, headDim, score, temperature,

@@ -5,6 +5,9 @@
 //! every promise still pending, and the panic hook, which runs before the trap, rejects them all
 //! and marks the module unusable; from then on every call rejects (or throws) at once with the
 //! same message instead of hanging on a lock the trapped call still holds.
+//!
+//! Running out of memory would trap without a panic (std aborts straight away on wasm32), so the
+//! allocator here turns a failed allocation into a panic, which the hook then reports.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -22,6 +25,35 @@ thread_local! {
     static NEXT_ID: Cell<u64> = const { Cell::new(0) };
     /// Set by the panic hook: the message every later call rejects with.
     static BROKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The system allocator, except that a failed allocation panics (see the module comment). The
+/// panic cannot unwind through the allocator: the wasm build aborts on panic.
+struct PanicOnOom;
+
+#[global_allocator]
+static ALLOCATOR: PanicOnOom = PanicOnOom;
+
+unsafe impl std::alloc::GlobalAlloc for PanicOnOom {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { std::alloc::System.alloc(layout) };
+        if p.is_null() {
+            panic!("out of memory: {} bytes could not be allocated", layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { std::alloc::System.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            panic!("out of memory: {new_size} bytes could not be allocated");
+        }
+        p
+    }
 }
 
 /// Installs the hook; called once when the module starts.

@@ -293,4 +293,20 @@ export default {
     const cls = dts.slice(dts.indexOf('export class Playground'), dts.indexOf('export interface InitOutput'));
     assert.ok(cls.includes('attention(') && !cls.includes('__panicForTest'), 'the test hook stays out of the typed class');
   },
+
+  async 'item 1: running out of memory inside the module rejects the same way'({ harness, assert }) {
+    const p = await page(harness);
+    const got = await p.evaluate(async () => {
+      const pg = await window.ap.Playground.create({ backend: 'cpu' });
+      const settled = (promise) => Promise.race([msg(promise), new Promise((r) => setTimeout(() => r('pending'), 20000))]);
+      const load = settled(pg.loadTextModel('models/manifest.json'));
+      const queued = settled(pg.runText('hi'));
+      const oom = settled(pg.__panicForTest('oom'));
+      return { load: await load, queued: await queued, oom: await oom, later: await settled(pg.attention(okOpts())) };
+    });
+    p.problems = p.problems.filter((m) => !/out of memory|unreachable/.test(m));
+    for (const name of ['load', 'queued', 'oom', 'later']) {
+      assert.match(got[name], /^internal error: out of memory: \d+ bytes could not be allocated at .*; this module is unusable; reload the page/, `${name}: ${got[name]}`);
+    }
+  },
 };
