@@ -1,10 +1,11 @@
 //! The public JS API (wasm-bindgen): `Playground` and its option objects.
 //!
-//! The boundary holds no logic: it parses options into Rust types, runs `crate::playground`, and
-//! returns typed arrays. Every `Error` becomes a `JsError` carrying its message.
+//! The boundary holds no logic: it reads arguments into Rust types (with `parse`'s rules, when the
+//! call is made), runs `crate::playground`, and returns typed arrays. Every `Error` becomes a
+//! `JsError` carrying its message; every promise settles (`settle`).
 //!
 //! Other views extend `Playground` from sibling files (`text.rs`, `vision.rs`) with their own
-//! `#[wasm_bindgen] impl Playground { ... }` blocks, using `Playground::spawn` and `Shared::run`.
+//! `#[wasm_bindgen] impl Playground { ... }` blocks, using `Playground::queue` and `Shared::run`.
 
 mod attention;
 mod fetch;
@@ -48,7 +49,7 @@ export interface BackendChange {
 
 /// State shared by a `Playground` and the computations it has in flight.
 pub(crate) struct Shared {
-    /// One computation at a time: a call waits for the one before it.
+    /// The engine; `line` already orders the calls, the lock hands it to one at a time.
     pub(crate) session: Mutex<Session>,
     /// The line of calls: each call, when it is made, takes the signal the call before it gives
     /// when done, so calls (loads and their downloads included) run in call order whatever order
