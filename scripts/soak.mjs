@@ -4,13 +4,15 @@
 // exits non-zero only if memory grew or a call failed.
 //
 //   node scripts/soak.mjs        (make soak)
-//   SOAK_ATTENTION=10000 SOAK_TEXT=1000 SOAK_TEXT_WEBGPU=1000 MODES=cpu,webgpu
+//   SOAK_ATTENTION=10000 SOAK_TEXT=1000 (SOAK_ATTENTION_WEBGPU, SOAK_TEXT_WEBGPU: the counts in the
+//   WebGPU browser, SwiftShader being slow) MODES=cpu,webgpu
 import { startServer } from './serve.mjs';
 import { MODES, launch, openHarness } from './browser.mjs';
 
 const ATTENTION = Number(process.env.SOAK_ATTENTION ?? 10000);
 const TEXT = Number(process.env.SOAK_TEXT ?? 1000);
 const TEXT_WEBGPU = Number(process.env.SOAK_TEXT_WEBGPU ?? TEXT);
+const ATTENTION_WEBGPU = Number(process.env.SOAK_ATTENTION_WEBGPU ?? ATTENTION);
 const SENTENCE = 'The cat sat on the mat.';
 const modes = MODES.filter((m) => !process.env.MODES || process.env.MODES.split(',').includes(m.name));
 
@@ -52,6 +54,8 @@ try {
       const page = await openHarness(browser, url, { timeout: 3_600_000 });
       const cdp = await page.context().newCDPSession(page);
       const textCount = mode.webgpu ? TEXT_WEBGPU : TEXT;
+      const attentionCount = mode.webgpu ? ATTENTION_WEBGPU : ATTENTION;
+      const say = (what) => console.log(`   [${mode.name}] ${what}`);
       const backend = await page.evaluate(async (backend) => {
         const manifest = await (await fetch('models/manifest.json')).json();
         window.soakPg = await window.ap.Playground.create({ backend });
@@ -63,10 +67,11 @@ try {
       }, mode.expectBackend);
       const start = await measure(page, cdp);
       // Warm-up: every buffer pool and cache reaches its working size.
-      await calls(page, 'attention', 200);
-      await calls(page, 'text', 20);
+      say(`warm-up: 200 attention calls in ${(await calls(page, 'attention', 200)).toFixed(1)} s`);
+      say(`warm-up: 20 runText calls in ${(await calls(page, 'text', 20)).toFixed(1)} s`);
       const warm = await measure(page, cdp);
-      const tAtt = await calls(page, 'attention', ATTENTION);
+      const tAtt = await calls(page, 'attention', attentionCount);
+      say(`${attentionCount} attention calls in ${tAtt.toFixed(1)} s`);
       const afterAtt = await measure(page, cdp);
       const tText = await calls(page, 'text', textCount);
       const end = await measure(page, cdp);
@@ -74,7 +79,7 @@ try {
       // The JS heap fluctuates by a few hundred KiB between GCs; allow 1 MiB.
       const ok = peakWasm <= warm.wasm && end.heap <= warm.heap + 2 ** 20;
       grew ||= !ok;
-      console.log(`\n== ${backend}: ${ATTENTION} attention calls (4 heads × 32 × 32 × 16, stats) in ${tAtt.toFixed(1)} s, ${textCount} runText('${SENTENCE}') in ${tText.toFixed(1)} s`);
+      console.log(`\n== ${backend}: ${attentionCount} attention calls (4 heads × 32 × 32 × 16, stats) in ${tAtt.toFixed(1)} s, ${textCount} runText('${SENTENCE}') in ${tText.toFixed(1)} s`);
       console.log(`   wasm memory: start ${mb(start.wasm)}, after warm-up ${mb(warm.wasm)}, after attention ${mb(afterAtt.wasm)}, end ${mb(end.wasm)}`);
       console.log(`   JS heap:     start ${mb(start.heap)}, after warm-up ${mb(warm.heap)}, after attention ${mb(afterAtt.heap)}, end ${mb(end.heap)}`);
       console.log(`   ${ok ? 'no growth beyond the warm-up' : 'GREW beyond the warm-up'}`);

@@ -14,6 +14,7 @@ use attention_playground::weights::{StoreAs, WeightFile};
 use attention_playground::Error;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+mod support;
 
 /// A one-layer BERT small enough to mutate thousands of times, as our web file.
 fn tiny_bert(store: StoreAs) -> Vec<u8> {
@@ -160,8 +161,7 @@ fn check_edit(bytes: &[u8], pick: usize, e: &Edit, load: impl Fn(Vec<u8>, &str, 
 /// The real MiniLM web file, read once (None without `make build`).
 fn real_minilm() -> Option<&'static [u8]> {
     static FILE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
-    FILE.get_or_init(|| std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/minilm-l6-v2.safetensors")).ok())
-        .as_deref()
+    FILE.get_or_init(|| std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(support::manifest_path("text"))).ok()).as_deref()
 }
 
 /// `default` cases, or PROPTEST_CASES / `divisor` (at least `default`) when that is set.
