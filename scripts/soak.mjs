@@ -13,6 +13,7 @@ const ATTENTION = Number(process.env.SOAK_ATTENTION ?? 10000);
 const TEXT = Number(process.env.SOAK_TEXT ?? 1000);
 const TEXT_WEBGPU = Number(process.env.SOAK_TEXT_WEBGPU ?? TEXT);
 const ATTENTION_WEBGPU = Number(process.env.SOAK_ATTENTION_WEBGPU ?? ATTENTION);
+const WARMUP_TEXT = Number(process.env.SOAK_WARMUP_TEXT ?? 20);
 const SENTENCE = 'The cat sat on the mat.';
 const modes = MODES.filter((m) => !process.env.MODES || process.env.MODES.split(',').includes(m.name));
 
@@ -65,14 +66,17 @@ try {
         window.soakOpts = { heads, seqQ: seq, seqK: seq, headDim: d, q: rnd(heads * seq * d, 1), k: rnd(heads * seq * d, 2), v: rnd(heads * seq * d, 3), stats: true };
         return window.soakPg.backend;
       }, mode.expectBackend);
+      const show = (m) => `wasm ${mb(m.wasm)}, JS heap ${mb(m.heap)}`;
       const start = await measure(page, cdp);
+      say(`start: ${show(start)}`);
       // Warm-up: every buffer pool and cache reaches its working size.
       say(`warm-up: 200 attention calls in ${(await calls(page, 'attention', 200)).toFixed(1)} s`);
-      say(`warm-up: 20 runText calls in ${(await calls(page, 'text', 20)).toFixed(1)} s`);
+      say(`warm-up: ${WARMUP_TEXT} runText calls in ${(await calls(page, 'text', WARMUP_TEXT)).toFixed(1)} s`);
       const warm = await measure(page, cdp);
+      say(`after warm-up: ${show(warm)}`);
       const tAtt = await calls(page, 'attention', attentionCount);
-      say(`${attentionCount} attention calls in ${tAtt.toFixed(1)} s`);
       const afterAtt = await measure(page, cdp);
+      say(`${attentionCount} attention calls in ${tAtt.toFixed(1)} s: ${show(afterAtt)}`);
       const tText = await calls(page, 'text', textCount);
       const end = await measure(page, cdp);
       const peakWasm = Math.max(afterAtt.wasm, end.wasm);
