@@ -81,7 +81,8 @@ impl TensorProto {
         if self.data_type != FLOAT {
             return Err(format!("tensor \"{name}\" has ONNX data type {}, expected FLOAT (1)", self.data_type));
         }
-        let n: usize = self.shape().iter().product();
+        let n = self.shape().iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|n| n.checked_mul(4).is_some());
+        let n = n.ok_or_else(|| format!("tensor \"{name}\" has shape {:?}, too large to hold", self.dims))?;
         let values: Vec<f32> = if !self.raw_data.is_empty() {
             if self.raw_data.len() != n * 4 {
                 return Err(format!("tensor \"{name}\" has {} raw bytes for shape {:?} ({} expected)", self.raw_data.len(), self.dims, n * 4));

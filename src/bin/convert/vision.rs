@@ -116,7 +116,7 @@ pub fn convert(graph: &GraphProto) -> Result<Vec<u8>, String> {
     let reshape = "/backbone/encoder/layer.0/attention/attention/Concat";
     let heads = g.constant_input(reshape, 2)? as usize;
     let head_dim = g.constant_input(reshape, 3)? as usize;
-    if layers == 0 || heads * head_dim != hidden {
+    if layers == 0 || heads.checked_mul(head_dim) != Some(hidden) {
         return Err(format!("found {layers} layers and {heads} heads × {head_dim} for hidden size {hidden}: not a consistent ViT"));
     }
     let eps = g.constant_input("/backbone/encoder/layer.0/norm1/Add", 1)? as f32;
