@@ -50,8 +50,8 @@ pub const fn block_k(head_dim: usize) -> usize {
     }
 }
 
-/// Key tiles one GPU dispatch walks (`CHUNK_TILES` in shaders/flash.wgsl, which calls them as
-/// straight-line code). Also bounds one dispatch's run time: Mesa llvmpipe silently drops
+/// Key tiles one GPU dispatch walks (`CHUNK_TILES` in the WGSL prelude; shaders/flash.wgsl calls
+/// them as straight-line code). Also bounds one dispatch's run time: Mesa llvmpipe silently drops
 /// dispatches whose workgroups loop over ~50 tiles, and real GPUs have watchdogs.
 pub const GPU_CHUNK_TILES: usize = 4;
 

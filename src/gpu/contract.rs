@@ -267,7 +267,8 @@ pub fn prelude() -> &'static str {
 }
 
 /// Every name the prelude declares (a `const` or a `struct`).
-pub fn prelude_names() -> Vec<&'static str> {
+#[cfg(test)]
+fn prelude_names() -> Vec<&'static str> {
     prelude()
         .lines()
         .filter_map(|l| l.strip_prefix("const ").or_else(|| l.strip_prefix("struct ")))

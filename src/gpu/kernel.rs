@@ -2,7 +2,7 @@
 //! built with the contract's prelude (`contract::prelude`) joined before its source.
 //!
 //! Binding convention, shared by every kernel so one layout builder serves all:
-//!   @group(0) @binding(0)            var<uniform> p: Params;   (≤ 256 bytes, dynamic offset)
+//!   @group(0) @binding(0)            var<uniform> p: XParams;  (contract.rs; ≤ 256 bytes, dynamic offset)
 //!   @group(0) @binding(1 ..= inputs)  var<storage, read>        inputs, in order
 //!   @group(0) @binding(inputs+1 ..)   var<storage, read_write>  outputs, in order
 

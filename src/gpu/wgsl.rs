@@ -78,7 +78,7 @@ macro_rules! uniform_struct {
         impl $crate::gpu::wgsl::WgslStruct for $name {
             const NAME: &'static str = stringify!($name);
             fn wgsl() -> String {
-                $crate::gpu::wgsl::render_struct(stringify!($name), &[
+                $crate::gpu::wgsl::render_struct(Self::NAME, &[
                     $((&[$($fdoc),*], <$ty as $crate::gpu::wgsl::WgslField>::members(stringify!($field))),)*
                 ])
             }
