@@ -7,54 +7,14 @@
 //   dropout:    in place on the weights, same hash as src/attention/dropout.rs
 //   output:     weights · v, written in the output's layout
 //
-// Bindings (see src/gpu/kernel.rs): 0 = Params (uniform), then read-only inputs, then read-write
+// Bindings (see src/gpu/kernel.rs): 0 = AttentionParams (uniform; it, the SCORE_/MASK_/NORM_/POS_
+// codes and every other name this file uses without declaring it are in the prelude generated from
+// src/gpu/contract.rs), then read-only inputs, then read-write
 // outputs. Operands are addressed through (offset, head stride, row stride) layouts, so q, k and v
 // may be views into one fused QKV tensor. `aux` packs the small per-call tables uploaded from the
 // host (computed there in f64 so both backends use identical factors): ALiBi slopes [heads],
 // RoPE (cos, sin) [seq, head_dim/2, 2], relative bias [seq_q + seq_k − 1], additive Wq, Wk
 // [hidden, head_dim] and v [hidden]. Order of operations: src/attention/positions.rs.
-
-struct Params {
-    heads: u32, seq_q: u32, seq_k: u32, head_dim: u32,
-    // layouts (offset, head stride, row stride) of q, k, v and the output
-    q_off: u32, q_hs: u32, q_rs: u32,
-    k_off: u32, k_hs: u32, k_rs: u32,
-    v_off: u32, v_hs: u32, v_rs: u32,
-    o_off: u32, o_hs: u32, o_rs: u32,
-    score: u32,      // 0 dot, 1 scaled dot, 2 cosine, 3 negative squared distance, 4 additive
-    mask: u32,       // 0 none, 1 causal, 2 window, 3 top-k
-    mask_arg: u32,   // window w or k
-    normalizer: u32, // 0 softmax, 1 sparsemax, 2 entmax15
-    positions: u32,  // 0 none, 1 RoPE, 2 ALiBi, 3 relative bias
-    hidden: u32,     // additive hidden size
-    slopes_off: u32, rope_off: u32, rel_off: u32,
-    w_off: u32,      // project: offset of the projection matrix in aux
-    av_off: u32,     // offset of the additive v in aux
-    seed_lo: u32,    // the dropout seed's low and high words
-    seed_hi: u32,
-    temperature: f32,
-    scale: f32,      // 1/√head_dim, rounded on the host as the CPU does
-    drop_p: f32,
-    drop_scale: f32, // 1/(1−p), rounded on the host as the CPU does
-    stats: u32,
-    which: u32,      // project: 0 projects q, 1 projects k
-    temp_exp: i32,   // temperature = temperature (in [1, 2)) · 2^temp_exp
-    w_exp: i32,      // project: W in aux is W · 2^−w_exp
-    av_exp: i32,     // additive v in aux is v · 2^−av_exp
-}
-
-const SCORE_DOT: u32 = 0u;
-const SCORE_SCALED: u32 = 1u;
-const SCORE_COSINE: u32 = 2u;
-const SCORE_NEG_SQ: u32 = 3u;
-const MASK_CAUSAL: u32 = 1u;
-const MASK_WINDOW: u32 = 2u;
-const MASK_TOPK: u32 = 3u;
-const NORM_SOFTMAX: u32 = 0u;
-const NORM_SPARSEMAX: u32 = 1u;
-const POS_ROPE: u32 = 1u;
-const POS_ALIBI: u32 = 2u;
-const POS_REL: u32 = 3u;
 
 // ---------------------------------------------------------------------------------------------
 // Finite arithmetic (src/attention/finite.rs): q and k rows are scaled by 2^−e so their largest
@@ -67,7 +27,7 @@ const POS_REL: u32 = 3u;
 // The helpers (exponent, scale_sat, score_sat, finish, rescale_factor) are in shaders/finite.wgsl,
 // prepended to this file by src/gpu/attention.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: AttentionParams;
 
 // ---------------------------------------------------------------------------------------------
 // The score family: scores, project and scores_additive share these bindings.
@@ -121,7 +81,7 @@ fn position_bias(h: u32, i: u32, j: u32) -> f32 {
         let dist = select(j - i, i - j, i >= j);
         return -s_aux[p.slopes_off + h] * f32(dist);
     }
-    if (p.positions == POS_REL) {
+    if (p.positions == POS_RELATIVE_BIAS) {
         return s_aux[p.rel_off + i + p.seq_k - 1u - j];
     }
     return 0.0;
@@ -191,12 +151,12 @@ fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
         return;
     }
     var s = score_sat(qk, eq + ek);
-    if (p.score == SCORE_SCALED) {
+    if (p.score == SCORE_SCALED_DOT) {
         s = score_sat(qk * p.scale, eq + ek);
     } else if (p.score == SCORE_COSINE) {
         let n = sqrt(qq) * sqrt(kk);
         s = select(qk / n, 0.0, n == 0.0);
-    } else if (p.score == SCORE_NEG_SQ) {
+    } else if (p.score == SCORE_NEG_SQ_DIST) {
         s = -score_sat(sq, 2 * big);
     }
     s_out[(h * p.seq_q + i) * p.seq_k + j] = finish(s, position_bias(h, i, j));
@@ -346,7 +306,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
 
     // Top-k: the sort key K of the k-th largest score, then among entries with key K the highest
     // index J that is still kept (ties go to the lower index).
-    let topk = p.mask == MASK_TOPK && p.mask_arg < n;
+    let topk = p.mask == MASK_TOP_K && p.mask_arg < n;
     var key_k = 0u;
     var last_j = 0xffffffffu;
     if (topk) {

@@ -13,22 +13,11 @@
 //   One workgroup of 256 invocations per row; mean first, then the variance of the centred
 //   values (two passes, as the CPU does), each reduced as a tree in workgroup memory.
 
-const TILE: u32 = 64u;
+// LinearParams, NormParams, LINEAR_TILE and the LINEAR_ flags are in the prelude generated from
+// src/gpu/contract.rs.
 const TK: u32 = 16u;
-// x tile stored transposed, [TK][TILE + 1]: the +1 keeps the transposing stores off one bank.
+// x tile stored transposed, [TK][LINEAR_TILE + 1]: the +1 keeps the transposing stores off one bank.
 const A_STRIDE: u32 = 65u;
-
-const HAS_BIAS: u32 = 1u;
-const GELU: u32 = 2u;
-const HAS_RESIDUAL: u32 = 4u;
-const HAS_SCALE: u32 = 8u;
-
-struct LinearParams {
-    rows: u32,
-    k: u32,
-    n: u32,
-    flags: u32,
-}
 
 @group(0) @binding(0) var<uniform> lp: LinearParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -39,7 +28,7 @@ struct LinearParams {
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 var<workgroup> a_tile: array<f32, 1040>; // TK * A_STRIDE
-var<workgroup> b_tile: array<f32, 1024>; // TK * TILE
+var<workgroup> b_tile: array<f32, 1024>; // TK * LINEAR_TILE
 
 // erfc(z) for z ≥ 0, Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7).
 fn erfc_pos(z: f32) -> f32 {
@@ -60,8 +49,8 @@ fn gelu(v: f32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row0 = wid.y * TILE;
-    let col0 = wid.x * TILE;
+    let row0 = wid.y * LINEAR_TILE;
+    let col0 = wid.x * LINEAR_TILE;
     let li = lid.y * 16u + lid.x;
     var acc: array<vec4<f32>, 4>;
     for (var k0 = 0u; k0 < lp.k; k0 += TK) {
@@ -75,21 +64,21 @@ fn linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
                 av = x[(row0 + ar) * lp.k + k0 + ak];
             }
             a_tile[ak * A_STRIDE + ar] = av;
-            let bk = e / TILE;
-            let bc = e % TILE;
+            let bk = e / LINEAR_TILE;
+            let bc = e % LINEAR_TILE;
             var bv = 0.0;
             if (k0 + bk < lp.k && col0 + bc < lp.n) {
                 bv = w[(k0 + bk) * lp.n + col0 + bc];
             }
-            b_tile[bk * TILE + bc] = bv;
+            b_tile[bk * LINEAR_TILE + bc] = bv;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
             let b = vec4<f32>(
-                b_tile[kk * TILE + lid.x],
-                b_tile[kk * TILE + lid.x + 16u],
-                b_tile[kk * TILE + lid.x + 32u],
-                b_tile[kk * TILE + lid.x + 48u],
+                b_tile[kk * LINEAR_TILE + lid.x],
+                b_tile[kk * LINEAR_TILE + lid.x + 16u],
+                b_tile[kk * LINEAR_TILE + lid.x + 32u],
+                b_tile[kk * LINEAR_TILE + lid.x + 48u],
             );
             for (var i = 0u; i < 4u; i++) {
                 acc[i] += a_tile[kk * A_STRIDE + lid.y + 16u * i] * b;
@@ -108,15 +97,15 @@ fn linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
                 break;
             }
             var v = acc[i][j];
-            if ((lp.flags & HAS_BIAS) != 0u) {
+            if ((lp.flags & LINEAR_HAS_BIAS) != 0u) {
                 v += bias[c];
             }
-            if ((lp.flags & GELU) != 0u) {
+            if ((lp.flags & LINEAR_GELU) != 0u) {
                 v = gelu(v);
             }
-            if ((lp.flags & HAS_RESIDUAL) != 0u) {
+            if ((lp.flags & LINEAR_HAS_RESIDUAL) != 0u) {
                 var s = 1.0;
-                if ((lp.flags & HAS_SCALE) != 0u) {
+                if ((lp.flags & LINEAR_HAS_SCALE) != 0u) {
                     s = scale[c];
                 }
                 v = residual[r * lp.n + c] + s * v;
@@ -124,14 +113,6 @@ fn linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
             y[r * lp.n + c] = v;
         }
     }
-}
-
-struct NormParams {
-    rows: u32,
-    dim: u32,
-    // Workgroups along x; rows beyond 65535 continue in y.
-    groups_x: u32,
-    eps: f32,
 }
 
 @group(0) @binding(0) var<uniform> np: NormParams;

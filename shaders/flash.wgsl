@@ -3,7 +3,8 @@
 // twin is `attention::flash::attention_cpu`.
 //
 // Bindings (see src/gpu/kernel.rs):
-//   0 p:     Params (uniform)
+//   0 p:     FlashParams (uniform; it, the SCORE_/MASK_/POS_ codes and the sizes are in the
+//            prelude generated from src/gpu/contract.rs)
 //   1 q:     f32, element (h, i, c) at q_off + h*q_hs + i*q_rs + c        (k, v alike)
 //   2 k, 3 v
 //   4 rope:  [max(seq_q, seq_k), head_dim/2, 2] (cos, sin) from positions::rope_table (RoPE only)
@@ -17,7 +18,7 @@
 // chunks of CHUNK_TILES tiles, one dispatch per chunk [j_begin, j_end): a dispatch that is not the
 // first resumes from `state`, one that is not the last saves to it, the last writes `out`. The
 // first and last dispatches take every query block; the others only the blocks whose key range
-// (attention::flash::key_range) meets the chunk, so masks skip work. Chunks bound the work of one dispatch (GPU watchdogs; Mesa llvmpipe silently drops
+// (Mask::key_range) meets the chunk, so masks skip work. Chunks bound the work of one dispatch (GPU watchdogs; Mesa llvmpipe silently drops
 // dispatches whose workgroups loop over more than ~50 barrier-separated tiles). The f32 state
 // round-trips exactly, so the result does not depend on the chunking.
 // One invocation owns one query row: its q, running max, running sum and accumulator live in
@@ -42,41 +43,12 @@
 override BLOCK_Q: u32 = 64u;
 override D8: u32 = 8u;            // ceil(head_dim / 8): a row is 2·D8 vec4s
 override BK: u32 = 16u;           // keys per tile = attention::flash::block_k(head_dim)
-const CHUNK_TILES: u32 = 4u;      // tiles per dispatch = attention::flash::GPU_CHUNK_TILES
-const TILE_VEC4: u32 = 256u;      // TILE_FLOATS / 4
-const MAX_ROW_VEC4: u32 = 32u;    // MAX_HEAD_DIM / 4
-const MAX_BK: u32 = 32u;
+// CHUNK_TILES (tiles per dispatch), TILE_VEC4 (TILE_FLOATS / 4), MAX_ROW_VEC4 (MAX_HEAD_DIM / 4)
+// and MAX_BK come from the prelude; `flash` calls tile() CHUNK_TILES times as straight-line code.
+const_assert CHUNK_TILES == 4u;
 const NEG_INF: f32 = -3.402823e38;
 
-// Score kinds and mask kinds, as in src/gpu/flash.rs.
-const SCORE_DOT: u32 = 0u;
-const SCORE_SCALED_DOT: u32 = 1u;
-const SCORE_COSINE: u32 = 2u;
-const SCORE_NEG_SQ_DIST: u32 = 3u;
-const MASK_NONE: u32 = 0u;
-const MASK_CAUSAL: u32 = 1u;
-const MASK_WINDOW: u32 = 2u;
-const POS_NONE: u32 = 0u;
-const POS_ROPE: u32 = 1u;
-const POS_ALIBI: u32 = 2u;
-const POS_RELATIVE: u32 = 3u;
-
-struct Params {
-    heads: u32, seq_q: u32, seq_k: u32, head_dim: u32,
-    q_off: u32, q_hs: u32, q_rs: u32,
-    k_off: u32, k_hs: u32, k_rs: u32,
-    v_off: u32, v_hs: u32, v_rs: u32,
-    o_off: u32, o_hs: u32, o_rs: u32,
-    score: u32, mask: u32, window: u32,
-    temperature: f32,
-    positions: u32,
-    j_begin: u32, j_end: u32,   // this dispatch's keys (multiples of BK, or seq_k)
-    first: u32, last: u32,      // 1 when this dispatch starts / ends the walk over the keys
-    block_begin: u32,           // the query block of workgroup 0
-    temp_exp: i32,              // temperature = temperature (in [1, 2)) · 2^temp_exp
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: FlashParams;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
@@ -177,7 +149,7 @@ fn score(j0: u32, r: u32) {
         s = select(s, select(raw / norms, 0.0, norms == 0.0), p.score == SCORE_COSINE);
         let j = j0 + r;
         var b = 0.0;
-        if (p.positions == POS_RELATIVE) { b = bias[query + p.seq_k - 1u - j]; }
+        if (p.positions == POS_RELATIVE_BIAS) { b = bias[query + p.seq_k - 1u - j]; }
         b = select(b, -slope * f32(max(query, j) - min(query, j)), p.positions == POS_ALIBI);
         let valid = j < p.j_end && allowed(query, j);
         let sc = select(NEG_INF, finish(s, b), valid);

@@ -12,18 +12,10 @@
 //   to be bound both read-only and writable in one dispatch.
 //   Dispatch (ceil(seq / 16), ceil(seq / 16), 1).
 
-const FUSE_MEAN: u32 = 0u;
-const FUSE_MAX: u32 = 1u;
-const FUSE_MIN: u32 = 2u;
+// RolloutParams and the FUSE_ codes are in the prelude generated from src/gpu/contract.rs.
 const TILE: u32 = 16u;
 
-struct Params {
-    layers: u32, heads: u32, seq: u32,
-    fusion: u32, residual: u32,
-    layer: u32,   // rollout_step: which cumulative layer to compute
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: RolloutParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 

@@ -1,5 +1,5 @@
 //! Attention dropout's random numbers: a counter-based hash of (seed, head, i, j), so that any
-//! weight's fate is known without state and the WGSL twin (`drop_hash` in
+//! weight's fate is known without state and the WGSL twin (`drop_uniform` in
 //! shaders/attention.wgsl) draws exactly the same numbers.
 
 /// PCG-RXS-M-XS hash of one 32-bit word (Jarzynski & Olano, "Hash Functions for GPU Rendering",

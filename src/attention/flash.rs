@@ -50,8 +50,8 @@ pub const fn block_k(head_dim: usize) -> usize {
     }
 }
 
-/// Key tiles one GPU dispatch walks (`CHUNK_TILES` in shaders/flash.wgsl, which calls them as
-/// straight-line code). Also bounds one dispatch's run time: Mesa llvmpipe silently drops
+/// Key tiles one GPU dispatch walks (`CHUNK_TILES` in the WGSL prelude; shaders/flash.wgsl calls
+/// them as straight-line code). Also bounds one dispatch's run time: Mesa llvmpipe silently drops
 /// dispatches whose workgroups loop over ~50 tiles, and real GPUs have watchdogs.
 pub const GPU_CHUNK_TILES: usize = 4;
 
@@ -72,24 +72,6 @@ pub fn supports(spec: &AttentionSpec) -> bool {
 /// Whether the fused kernel takes these sizes.
 pub fn supports_dims(dims: &AttentionDims) -> bool {
     dims.head_dim <= MAX_HEAD_DIM
-}
-
-/// The range of keys [start, end) that can be unmasked for some query in [i0, i1), and so the
-/// tiles a block must visit; shared by both backends.
-pub fn key_range(mask: Mask, i0: usize, i1: usize, seq_k: usize) -> (usize, usize) {
-    match mask {
-        Mask::Causal => (0, i1.min(seq_k)),
-        Mask::Window(w) => (i0.saturating_sub(w).min(seq_k), i1.saturating_add(w).min(seq_k)),
-        Mask::None | Mask::TopK(_) => (0, seq_k),
-    }
-}
-
-fn allowed(mask: Mask, i: usize, j: usize) -> bool {
-    match mask {
-        Mask::Causal => j <= i,
-        Mask::Window(w) => i.abs_diff(j) <= w,
-        Mask::None | Mask::TopK(_) => true,
-    }
 }
 
 /// Checks `args` for the fused path: a valid spec it supports and operands long enough.
@@ -228,7 +210,7 @@ pub fn attention_cpu(args: &AttentionArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
                 s.sum = 0.0;
                 s.acc.fill(0.0);
             }
-            let (k_start, k_end) = key_range(spec.mask, i0, i1, seq_k);
+            let std::ops::Range { start: k_start, end: k_end } = spec.mask.key_range(i0, i1, seq_k);
             // Tiles start at multiples of bk, as the GPU's do.
             let mut j0 = k_start / bk * bk;
             while j0 < k_end {
@@ -238,7 +220,7 @@ pub fn attention_cpu(args: &AttentionArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
                     let q_norm = norm(qi);
                     let mut tile_max = f32::NEG_INFINITY;
                     for (j, s) in (j0..j1).zip(scores.iter_mut()) {
-                        *s = if allowed(spec.mask, i, j) {
+                        *s = if spec.mask.allows(i, j) {
                             let raw = score(&spec.score, qi, &kh[j * d..(j + 1) * d], (q_exp[i], k_exp[j]), (q_norm, k_norms[j]));
                             finite::finish(raw, bias(i, j), spec.temperature)
                         } else {
@@ -305,10 +287,10 @@ mod tests {
     fn key_ranges_cover_every_unmasked_key() {
         for mask in [Mask::None, Mask::Causal, Mask::Window(0), Mask::Window(5), Mask::Window(100)] {
             for (i0, i1, seq_k) in [(0, 7, 30), (64, 128, 70), (10, 12, 5), (100, 164, 40)] {
-                let (s, e) = key_range(mask, i0, i1, seq_k);
+                let std::ops::Range { start: s, end: e } = mask.key_range(i0, i1, seq_k);
                 for i in i0..i1 {
                     for j in 0..seq_k {
-                        if allowed(mask, i, j) {
+                        if mask.allows(i, j) {
                             assert!(s <= j && j < e, "{mask:?} i={i} j={j} outside [{s},{e})");
                         }
                     }

@@ -63,6 +63,29 @@ pub enum Mask {
     TopK(usize),
 }
 
+impl Mask {
+    /// Whether key j survives for query i under the positional masks (top-k depends on the
+    /// scores and is decided by the normalizing step). The one statement of the rule on the host;
+    /// the kernels' twins are `allowed` in shaders/attention.wgsl and shaders/flash.wgsl.
+    pub fn allows(self, i: usize, j: usize) -> bool {
+        match self {
+            Mask::Causal => j <= i,
+            Mask::Window(w) => i.abs_diff(j) <= w,
+            Mask::None | Mask::TopK(_) => true,
+        }
+    }
+
+    /// The keys that can survive for some query in [i0, i1): the tiles a block of queries must
+    /// visit, and for one query (i0 + 1 = i1) exactly its surviving keys (all keys for top-k).
+    pub fn key_range(self, i0: usize, i1: usize, seq_k: usize) -> std::ops::Range<usize> {
+        match self {
+            Mask::Causal => 0..i1.min(seq_k),
+            Mask::Window(w) => i0.saturating_sub(w).min(seq_k)..i1.saturating_add(w).min(seq_k),
+            Mask::None | Mask::TopK(_) => 0..seq_k,
+        }
+    }
+}
+
 /// Positional information applied by position index.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Positions {

@@ -181,12 +181,7 @@ fn add_bias_and_temperature(spec: &AttentionSpec, slope: f32, i: usize, row: &mu
 
 /// The keys of query row i a mask leaves, when they are one run (every mask but top-k).
 fn live_keys(mask: Mask, i: usize, seq_k: usize) -> Option<std::ops::Range<usize>> {
-    match mask {
-        Mask::None => Some(0..seq_k),
-        Mask::Causal => Some(0..(i + 1).min(seq_k)),
-        Mask::Window(w) => Some(i.saturating_sub(w).min(seq_k)..i.saturating_add(w).saturating_add(1).min(seq_k)),
-        Mask::TopK(_) => None,
-    }
+    (!matches!(mask, Mask::TopK(_))).then(|| mask.key_range(i, i + 1, seq_k))
 }
 
 /// Softmax of `scale`·row[live] in place, zeros elsewhere (all zeros when `live` is empty): the
@@ -565,8 +560,7 @@ fn mask_row(mask: Mask, i: usize, row: &[f32], ws: &mut Scratch) {
     ws.keep.clear();
     match mask {
         Mask::None => ws.keep.resize(n, true),
-        Mask::Causal => ws.keep.extend((0..n).map(|j| j <= i)),
-        Mask::Window(w) => ws.keep.extend((0..n).map(|j| i.abs_diff(j) <= w)),
+        Mask::Causal | Mask::Window(_) => ws.keep.extend((0..n).map(|j| mask.allows(i, j))),
         Mask::TopK(k) if k >= n => ws.keep.resize(n, true),
         Mask::TopK(k) => {
             let order = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));

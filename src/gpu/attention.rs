@@ -5,13 +5,14 @@ use crate::attention::check::check_args;
 use crate::attention::positions::{alibi_slopes, rope_table};
 use crate::attention::finite::{self, split_temperature};
 use crate::attention::size::{self, MemoryLimits};
-use crate::attention::{dropout, flash, AttentionDims, Mask, Normalizer, Positions, Score};
-use crate::backend::{AttentionArgs, AttentionOutput, Backend, HeadLayout};
+use crate::attention::{dropout, flash, AttentionDims, Mask, Positions, Score};
+use crate::backend::{AttentionArgs, AttentionOutput, Backend};
 use crate::error::Result;
 
+use super::contract::{AttentionParams as Params, Layout, MaskKind, NormKind, PositionKind, ScoreKind};
 use super::{GpuBackend, GpuTensor, KernelDef};
 
-const SOURCE: &str = concat!(include_str!("../../shaders/finite.wgsl"), include_str!("../../shaders/attention.wgsl"));
+pub(super) const SOURCE: &str = concat!(include_str!("../../shaders/finite.wgsl"), include_str!("../../shaders/attention.wgsl"));
 
 const fn kernel(name: &'static str, entry: &'static str, inputs: u32, outputs: u32) -> KernelDef {
     KernelDef { name, source: SOURCE, entry, inputs, outputs, constants: &[] }
@@ -27,50 +28,11 @@ const COVERAGE: KernelDef = kernel("attention.coverage", "coverage", 1, 1);
 const DROPOUT: KernelDef = kernel("attention.dropout", "dropout", 0, 1);
 const OUTPUT: KernelDef = kernel("attention.output", "output", 3, 1);
 
-/// Mirrors `Params` in shaders/attention.wgsl, field for field.
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    heads: u32,
-    seq_q: u32,
-    seq_k: u32,
-    head_dim: u32,
-    q: [u32; 3],
-    k: [u32; 3],
-    v: [u32; 3],
-    o: [u32; 3],
-    score: u32,
-    mask: u32,
-    mask_arg: u32,
-    normalizer: u32,
-    positions: u32,
-    hidden: u32,
-    slopes_off: u32,
-    rope_off: u32,
-    rel_off: u32,
-    w_off: u32,
-    av_off: u32,
-    seed: [u32; 2],
-    temperature: f32,
-    scale: f32,
-    drop_p: f32,
-    drop_scale: f32,
-    stats: u32,
-    which: u32,
-    temp_exp: i32,
-    w_exp: i32,
-    av_exp: i32,
-}
-
 /// The last per-call table uploaded (slopes, RoPE factors, relative bias, additive weights), kept
 /// so that repeating a call with the same options uploads nothing.
 #[derive(Default)]
 pub struct AuxCache {
     last: Option<(Vec<f32>, GpuTensor)>,
-}
-
-fn layout(l: &HeadLayout) -> [u32; 3] {
-    [l.offset as u32, l.head_stride as u32, l.row_stride as u32]
 }
 
 /// Offsets of each table in `aux`, and the packed values.
@@ -141,9 +103,9 @@ impl GpuBackend {
             seq_q: args.dims.seq_q as u32,
             seq_k: args.dims.seq_k as u32,
             head_dim: args.dims.head_dim as u32,
-            q: layout(&args.q_layout),
-            k: layout(&args.k_layout),
-            v: layout(&args.v_layout),
+            q: Layout::from(&args.q_layout),
+            k: Layout::from(&args.k_layout),
+            v: Layout::from(&args.v_layout),
             ..Default::default()
         };
         self.exponents(args, &p)
@@ -176,43 +138,24 @@ impl GpuBackend {
         let weights_len = heads * seq_q * seq_k;
 
         let aux = pack_aux(&dims, args);
+        let [seed_lo, seed_hi] = dropout::seed_words(spec.dropout.map_or(0, |d| d.seed));
         let p = Params {
             heads: heads as u32,
             seq_q: seq_q as u32,
             seq_k: seq_k as u32,
             head_dim: head_dim as u32,
-            q: layout(&args.q_layout),
-            k: layout(&args.k_layout),
-            v: layout(&args.v_layout),
-            o: layout(&args.out_layout),
-            score: match spec.score {
-                Score::Dot => 0,
-                Score::ScaledDot => 1,
-                Score::Cosine => 2,
-                Score::NegSqDist => 3,
-                Score::Additive(_) => 4,
-            },
-            mask: match spec.mask {
-                Mask::None => 0,
-                Mask::Causal => 1,
-                Mask::Window(_) => 2,
-                Mask::TopK(_) => 3,
-            },
+            q: Layout::from(&args.q_layout),
+            k: Layout::from(&args.k_layout),
+            v: Layout::from(&args.v_layout),
+            o: Layout::from(&args.out_layout),
+            score: ScoreKind::from(&spec.score) as u32,
+            mask: MaskKind::from(spec.mask) as u32,
             mask_arg: match spec.mask {
                 Mask::Window(w) | Mask::TopK(w) => w.min(u32::MAX as usize) as u32,
                 Mask::None | Mask::Causal => 0,
             },
-            normalizer: match spec.normalizer {
-                Normalizer::Softmax => 0,
-                Normalizer::Sparsemax => 1,
-                Normalizer::Entmax15 => 2,
-            },
-            positions: match spec.positions {
-                Positions::None => 0,
-                Positions::Rope => 1,
-                Positions::Alibi => 2,
-                Positions::RelativeBias(_) => 3,
-            },
+            normalizer: NormKind::from(spec.normalizer) as u32,
+            positions: PositionKind::from(&spec.positions) as u32,
             hidden: match &spec.score {
                 Score::Additive(a) => a.hidden as u32,
                 _ => 0,
@@ -222,7 +165,8 @@ impl GpuBackend {
             rel_off: aux.rel as u32,
             w_off: 0,
             av_off: aux.av as u32,
-            seed: dropout::seed_words(spec.dropout.map_or(0, |d| d.seed)),
+            seed_lo,
+            seed_hi,
             temperature: split_temperature(spec.temperature).0,
             temp_exp: split_temperature(spec.temperature).1,
             w_exp: 0,

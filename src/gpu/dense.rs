@@ -1,43 +1,19 @@
 //! Dense ops on the GPU: linear (tiled matmul with fused epilogue) and LayerNorm, dispatching the
 //! kernels in shaders/dense.wgsl. Shape checks are the CPU backend's, so both reject the same input.
 
+use super::contract::{LinearFlag, LinearParams, NormParams, LINEAR_TILE};
 use super::{GpuBackend, GpuTensor, KernelDef};
 use crate::backend::{Activation, LayerNorm, Linear};
 use crate::cpu::dense::{check_layer_norm, check_linear};
 use crate::error::Result;
 
-const SOURCE: &str = include_str!("../../shaders/dense.wgsl");
+pub(super) const SOURCE: &str = include_str!("../../shaders/dense.wgsl");
 
 const LINEAR: KernelDef = KernelDef { name: "dense_linear", source: SOURCE, entry: "linear", inputs: 5, outputs: 1, constants: &[] };
 const LAYER_NORM: KernelDef =
     KernelDef { name: "dense_layer_norm", source: SOURCE, entry: "layer_norm", inputs: 3, outputs: 1, constants: &[] };
 
-/// Output tile edge of one `linear` workgroup (TILE in the shader).
-const TILE: usize = 64;
-
-// Epilogue flags, as in the shader.
-const HAS_BIAS: u32 = 1;
-const GELU: u32 = 2;
-const HAS_RESIDUAL: u32 = 4;
-const HAS_SCALE: u32 = 8;
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct LinearParams {
-    rows: u32,
-    k: u32,
-    n: u32,
-    flags: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct NormParams {
-    rows: u32,
-    dim: u32,
-    groups_x: u32,
-    eps: f32,
-}
+const TILE: usize = LINEAR_TILE as usize;
 
 /// Every size a kernel indexes with must fit its u32 arithmetic.
 fn as_u32(v: usize, what: &str) -> Result<u32> {
@@ -53,10 +29,10 @@ impl GpuBackend {
             rows: as_u32(op.rows, "rows")?,
             k: as_u32(op.in_dim, "in")?,
             n: as_u32(op.out_dim, "out")?,
-            flags: (op.bias.is_some() as u32 * HAS_BIAS)
-                | ((op.activation == Activation::Gelu) as u32 * GELU)
-                | (op.residual.is_some() as u32 * HAS_RESIDUAL)
-                | (op.residual_scale.is_some() as u32 * HAS_SCALE),
+            flags: (op.bias.is_some() as u32 * LinearFlag::HasBias as u32)
+                | ((op.activation == Activation::Gelu) as u32 * LinearFlag::Gelu as u32)
+                | (op.residual.is_some() as u32 * LinearFlag::HasResidual as u32)
+                | (op.residual_scale.is_some() as u32 * LinearFlag::HasScale as u32),
         };
         as_u32(op.rows * op.out_dim, "rows × out")?;
         as_u32(op.rows * op.in_dim, "rows × in")?;

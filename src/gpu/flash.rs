@@ -1,17 +1,18 @@
 //! Fused ("flash") attention on the GPU: dispatches `shaders/flash.wgsl`. What it computes and
 //! what falls back is described in `attention::flash`.
 
+use super::contract::{FlashParams, Layout, MaskKind, PositionKind, ScoreKind};
 use super::kernel::KernelDef;
 use super::{GpuBackend, GpuTensor};
 use crate::attention::flash::{self, BLOCK_Q, MAX_HEAD_DIM};
 use crate::attention::finite::split_temperature;
 use crate::attention::positions::{alibi_slopes, rope_table};
-use crate::attention::{Mask, Positions, Score};
-use crate::backend::{AttentionArgs, HeadLayout};
+use crate::attention::{Mask, Positions};
+use crate::backend::AttentionArgs;
 use crate::error::Result;
 use crate::Backend;
 
-const SOURCE: &str = concat!(include_str!("../../shaders/finite.wgsl"), include_str!("../../shaders/flash.wgsl"));
+pub(super) const SOURCE: &str = concat!(include_str!("../../shaders/finite.wgsl"), include_str!("../../shaders/flash.wgsl"));
 
 /// One pipeline per padded row width D8 = ceil(head_dim / 8) (constant loop bounds; see the
 /// shader), built on first use; its tile height is `block_k` of that width.
@@ -33,34 +34,6 @@ fn kernel_for(head_dim: usize) -> Option<&'static KernelDef> {
     FLASH_DEFS.get(head_dim.div_ceil(8).checked_sub(1)?)
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    heads: u32,
-    seq_q: u32,
-    seq_k: u32,
-    head_dim: u32,
-    q: [u32; 3],
-    k: [u32; 3],
-    v: [u32; 3],
-    o: [u32; 3],
-    score: u32,
-    mask: u32,
-    window: u32,
-    temperature: f32,
-    positions: u32,
-    j_begin: u32,
-    j_end: u32,
-    first: u32,
-    last: u32,
-    block_begin: u32,
-    temp_exp: i32,
-}
-
-fn layout(l: &HeadLayout) -> [u32; 3] {
-    [l.offset as u32, l.head_stride as u32, l.row_stride as u32]
-}
-
 impl GpuBackend {
     /// Fused softmax attention: returns weights · v in `args.out_layout` without materializing
     /// the weights. Fails with `Error::Invalid` for specs `attention::flash::supports` rejects.
@@ -71,43 +44,36 @@ impl GpuBackend {
             crate::invalid!("the fused attention kernel has no tile size for headDim {}", d.head_dim)
         })?;
         let out = self.alloc(d.heads * d.seq_q * d.head_dim)?;
-        let (mask, window) = match args.spec.mask {
-            Mask::None | Mask::TopK(_) => (0, 0),
-            Mask::Causal => (1, 0),
-            // Clamped so the shader's i + window cannot overflow; any window this wide allows all.
-            Mask::Window(w) => (2, w.min(d.seq_q + d.seq_k) as u32),
-        };
-        let score = match args.spec.score {
-            Score::Dot => 0,
-            Score::ScaledDot => 1,
-            Score::Cosine => 2,
-            Score::NegSqDist => 3,
-            Score::Additive(_) => unreachable!("rejected by flash::check_with"),
+        // Clamped so the shader's i + window cannot overflow; any window this wide allows all.
+        // (Top-k never gets here: flash::check_with rejects it.)
+        let window = match args.spec.mask {
+            Mask::Window(w) => w.min(d.seq_q + d.seq_k) as u32,
+            Mask::None | Mask::Causal | Mask::TopK(_) => 0,
         };
         // Unused position inputs are bound to a one-value placeholder.
-        let (positions, rope, bias) = match &args.spec.positions {
-            Positions::None => (0, None, None),
-            Positions::Rope => (1, Some(rope_table(d.seq_q.max(d.seq_k), d.head_dim)), None),
-            Positions::Alibi => (2, None, Some(alibi_slopes(d.heads))),
-            Positions::RelativeBias(b) => (3, None, Some(b.clone())),
+        let (rope, bias) = match &args.spec.positions {
+            Positions::None => (None, None),
+            Positions::Rope => (Some(rope_table(d.seq_q.max(d.seq_k), d.head_dim)), None),
+            Positions::Alibi => (None, Some(alibi_slopes(d.heads))),
+            Positions::RelativeBias(b) => (None, Some(b.clone())),
         };
         let rope = self.upload(rope.as_deref().unwrap_or(&[0.0]))?;
         let exps = self.flash_exponents(args)?;
         let bias = self.upload(bias.as_deref().unwrap_or(&[0.0]))?;
-        let mut params = Params {
+        let mut params = FlashParams {
             heads: d.heads as u32,
             seq_q: d.seq_q as u32,
             seq_k: d.seq_k as u32,
             head_dim: d.head_dim as u32,
-            q: layout(&args.q_layout),
-            k: layout(&args.k_layout),
-            v: layout(&args.v_layout),
-            o: layout(&args.out_layout),
-            score,
-            mask,
+            q: Layout::from(&args.q_layout),
+            k: Layout::from(&args.k_layout),
+            v: Layout::from(&args.v_layout),
+            o: Layout::from(&args.out_layout),
+            score: ScoreKind::from(&args.spec.score) as u32,
+            mask: MaskKind::from(args.spec.mask) as u32,
             window,
             temperature: split_temperature(args.spec.temperature).0,
-            positions,
+            positions: PositionKind::from(&args.spec.positions) as u32,
             j_begin: 0,
             j_end: 0,
             first: 1,
@@ -129,8 +95,8 @@ impl GpuBackend {
                 (0, blocks)
             } else {
                 let meets = |b: usize| {
-                    let (s, e) = flash::key_range(args.spec.mask, b * BLOCK_Q, ((b + 1) * BLOCK_Q).min(d.seq_q), d.seq_k);
-                    s < j_end && j_begin < e
+                    let keys = args.spec.mask.key_range(b * BLOCK_Q, ((b + 1) * BLOCK_Q).min(d.seq_q), d.seq_k);
+                    keys.start < j_end && j_begin < keys.end
                 };
                 let lo = (0..blocks).find(|&b| meets(b)).unwrap_or(blocks);
                 (lo, (lo..blocks).find(|&b| !meets(b)).unwrap_or(blocks))

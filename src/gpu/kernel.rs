@@ -1,7 +1,8 @@
-//! Compute kernels: one WGSL file per kernel family in `shaders/`, compiled into the binary.
+//! Compute kernels: one WGSL file per kernel family in `shaders/`, compiled into the binary and
+//! built with the contract's prelude (`contract::prelude`) joined before its source.
 //!
 //! Binding convention, shared by every kernel so one layout builder serves all:
-//!   @group(0) @binding(0)            var<uniform> p: Params;   (≤ 256 bytes, dynamic offset)
+//!   @group(0) @binding(0)            var<uniform> p: XParams;  (contract.rs; ≤ 256 bytes, dynamic offset)
 //!   @group(0) @binding(1 ..= inputs)  var<storage, read>        inputs, in order
 //!   @group(0) @binding(inputs+1 ..)   var<storage, read_write>  outputs, in order
 
@@ -50,7 +51,7 @@ impl KernelCache {
             .or_insert_with(|| {
                 Rc::new(device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(def.name),
-                    source: wgpu::ShaderSource::Wgsl(def.source.into()),
+                    source: wgpu::ShaderSource::Wgsl(format!("{}{}", super::contract::prelude(), def.source).into()),
                 }))
             })
             .clone();

@@ -6,11 +6,13 @@
 
 mod attention;
 mod context;
+mod contract;
 mod dense;
 mod flash;
 mod kernel;
 mod pool;
 mod rollout;
+mod wgsl;
 
 pub use context::GpuContext;
 pub use kernel::KernelDef;

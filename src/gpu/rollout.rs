@@ -1,26 +1,16 @@
 //! Attention rollout on the GPU: dispatches `shaders/rollout.wgsl` (one fuse pass over all
 //! layers, then one matmul step per layer, all in the computation's single submission).
 
+use super::contract::{FuseKind, RolloutParams};
 use super::kernel::KernelDef;
 use super::{GpuBackend, GpuTensor};
-use crate::attention::rollout::{check, HeadFusion, RolloutArgs};
+use crate::attention::rollout::{check, RolloutArgs};
 use crate::error::Result;
 
-const SOURCE: &str = include_str!("../../shaders/rollout.wgsl");
+pub(super) const SOURCE: &str = include_str!("../../shaders/rollout.wgsl");
 
 const FUSE: KernelDef = KernelDef { name: "rollout_fuse", source: SOURCE, entry: "rollout_fuse", inputs: 1, outputs: 1, constants: &[] };
 const STEP: KernelDef = KernelDef { name: "rollout_step", source: SOURCE, entry: "rollout_step", inputs: 1, outputs: 1, constants: &[] };
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    layers: u32,
-    heads: u32,
-    seq: u32,
-    fusion: u32,
-    residual: u32,
-    layer: u32,
-}
 
 impl GpuBackend {
     /// Cumulative rollout maps [layers, seq, seq]; see `attention::rollout`.
@@ -29,15 +19,11 @@ impl GpuBackend {
         let (layers, seq) = (args.layers, args.seq);
         let fused = self.alloc(layers * seq * seq)?;
         let cumulative = self.alloc(layers * seq * seq)?;
-        let mut params = Params {
+        let mut params = RolloutParams {
             layers: layers as u32,
             heads: args.heads as u32,
             seq: seq as u32,
-            fusion: match args.options.head_fusion {
-                HeadFusion::Mean => 0,
-                HeadFusion::Max => 1,
-                HeadFusion::Min => 2,
-            },
+            fusion: FuseKind::from(args.options.head_fusion) as u32,
             residual: args.options.residual as u32,
             layer: 0,
         };
