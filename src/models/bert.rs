@@ -9,6 +9,8 @@ use crate::attention::{AttentionDims, AttentionSpec};
 use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm as LayerNormOp, Linear as LinearOp, WeightLayout};
 use crate::ensure;
 use crate::error::Result;
+use crate::playground::Model;
+use crate::text::{Encoding, Tokenizer};
 use crate::weights::bert::{BertConfig, BertWeights, LayerNormWeights, LinearWeights};
 
 struct Linear<T> {
@@ -161,5 +163,38 @@ impl<B: Backend> BertModel<B> {
         let norm = embedding.iter().map(|v| (v / seq as f32).powi(2)).sum::<f32>().sqrt().max(1e-12);
         embedding.iter_mut().for_each(|v| *v = *v / seq as f32 / norm);
         Ok(BertOutput { seq, attention, embedding })
+    }
+}
+
+/// MiniLM as a playground holds it: the weights on the host, and the tokenizer of their
+/// vocabulary that prepares its input.
+pub struct MiniLm {
+    pub weights: BertWeights,
+    pub tokenizer: Tokenizer,
+}
+
+impl MiniLm {
+    pub fn new(weights: BertWeights) -> Result<MiniLm> {
+        let tokenizer = Tokenizer::new(weights.vocab.clone())?;
+        Ok(MiniLm { weights, tokenizer })
+    }
+
+    /// Text (and an optional second segment) → WordPiece tokens, cut to the model's length.
+    pub fn encode(&self, text: &str, pair: Option<&str>) -> Encoding {
+        self.tokenizer.encode(text, pair)
+    }
+}
+
+impl Model for MiniLm {
+    type On<B: Backend> = BertModel<B>;
+    type Input = Encoding;
+    type Output = BertOutput;
+
+    fn upload<B: Backend>(&self, b: &mut B) -> Result<BertModel<B>> {
+        BertModel::load(b, &self.weights)
+    }
+
+    async fn forward<B: Backend>(&self, on: &mut BertModel<B>, b: &mut B, enc: &Encoding) -> Result<BertOutput> {
+        on.forward(b, &enc.ids, &enc.type_ids).await
     }
 }

@@ -13,6 +13,7 @@ use crate::attention::{AttentionDims, AttentionSpec};
 use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm, Linear, WeightLayout};
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
+use crate::playground::Model;
 use crate::vision::{self, resample, ModelInput};
 use crate::weights::dinov2::{DecoderWeights, Dinov2Config, Dinov2Weights};
 
@@ -76,7 +77,7 @@ pub struct Dinov2Output {
 
 impl<B: Backend> Dinov2<B> {
     /// Uploads the weights to `b`, where they stay for every forward.
-    pub fn load(b: &mut B, w: Dinov2Weights) -> Result<Dinov2<B>> {
+    pub fn load(b: &mut B, w: &Dinov2Weights) -> Result<Dinov2<B>> {
         let (d, mlp, p) = (w.config.hidden, w.config.mlp, w.config.patch);
         // Matmul weights go up in the backend's own layout (the same for all of them).
         let mut weight_layout = WeightLayout::RowMajor;
@@ -87,9 +88,9 @@ impl<B: Backend> Dinov2<B> {
         };
         let embeddings = Embeddings {
             patch_weight: weight(b, &w.embeddings.patch_weight, 3 * p * p, d)?,
-            cls_token: w.embeddings.cls_token,
-            position_embeddings: w.embeddings.position_embeddings,
-            patch_bias: w.embeddings.patch_bias,
+            cls_token: w.embeddings.cls_token.clone(),
+            position_embeddings: w.embeddings.position_embeddings.clone(),
+            patch_bias: w.embeddings.patch_bias.clone(),
             residual: HashMap::new(),
         };
         let layers = w
@@ -113,7 +114,7 @@ impl<B: Backend> Dinov2<B> {
             })
             .collect::<Result<Vec<_>>>()?;
         let layernorm = (b.upload(&w.layernorm.0)?, b.upload(&w.layernorm.1)?);
-        Ok(Dinov2 { config: w.config, embeddings, layers, layernorm, weight_layout, decoder: w.decoder })
+        Ok(Dinov2 { config: w.config.clone(), embeddings, layers, layernorm, weight_layout, decoder: w.decoder.clone() })
     }
 
     /// RGBA bytes → preprocessing → forward.
@@ -249,4 +250,26 @@ async fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: us
     let logits: Vec<f32> = x.chunks_exact(cin).map(|px| px.iter().zip(&dec.final_weight).map(|(a, b)| a * b).sum::<f32>() + dec.final_bias).collect();
     let full = resample::bilinear_planes(&logits, 1, w, h, width, height);
     Ok(full.into_iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect())
+}
+
+/// An RGBA image of any size, as the page has it (`ImageData`).
+pub struct Image {
+    pub rgba: Vec<u8>,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// DINOv2 as a playground holds it: the parsed weights, uploaded to whichever backend runs it.
+impl Model for Dinov2Weights {
+    type On<B: Backend> = Dinov2<B>;
+    type Input = Image;
+    type Output = Dinov2Output;
+
+    fn upload<B: Backend>(&self, b: &mut B) -> Result<Dinov2<B>> {
+        Dinov2::load(b, self)
+    }
+
+    async fn forward<B: Backend>(&self, on: &mut Dinov2<B>, b: &mut B, image: &Image) -> Result<Dinov2Output> {
+        on.run_image(b, &image.rgba, image.width, image.height).await
+    }
 }
