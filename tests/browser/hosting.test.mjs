@@ -1,12 +1,10 @@
 // Hosting (README "Hosting"): a page on another origin that sends COEP require-corp can frame the
 // playground and import its module; the server's caching headers.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../scripts/serve.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const ELEMENT = existsSync(join(HERE, '..', '..', 'www', 'pkg', 'element.js'));
 
 /** Runs `fn(courseUrl)` with tests/browser/pages served on another port: another origin. */
 async function withCourseSite(fn) {
@@ -43,24 +41,27 @@ export default {
       // framed page is isolated too.
       assert.equal(await frame.evaluate(() => crossOriginIsolated), true);
 
-      const got = await page.evaluate(async ({ base, element }) => {
-        const out = {};
-        if (element) {
-          await import(new URL('pkg/element.js', base).href);
-          out.element = typeof customElements.get('attention-playground');
-        }
+      const got = await page.evaluate(async ({ base }) => {
+        await import(new URL('pkg/element.js', base).href);
+        const out = { element: typeof customElements.get('attention-playground') };
+        // The element itself, on this (other-origin) page: its module, wasm and CSS come across.
+        const el = document.createElement('attention-playground');
+        el.setAttribute('view', 'attention');
+        document.body.append(el);
+        await el.ready;
+        out.elementTokens = el.shadowRoot.querySelector('#heatmap, [data-tokens]')?.dataset.tokens;
         const ap = await import(new URL('pkg/attention_playground.js', base).href);
         await ap.default();
         const pg = await ap.Playground.create();
         const r = await pg.attention({ q: [1, 0, 0, 1], k: [1, 0, 0, 1], v: [1, 2, 3, 4], heads: 1, seqQ: 2, seqK: 2, headDim: 2, score: 'dot' });
         return { ...out, backend: pg.backend, weights: Array.from(r.weights) };
-      }, { base: baseUrl, element: ELEMENT });
+      }, { base: baseUrl });
       assert.equal(got.backend, expectBackend);
       const e = Math.E / (Math.E + 1);
       const want = [e, 1 - e, 1 - e, e];
       got.weights.forEach((w, i) => assert.ok(Math.abs(w - want[i]) < 1e-6, `weights ${got.weights} ≠ ${want}`));
-      if (ELEMENT) assert.equal(got.element, 'function', '<attention-playground> is not defined after importing pkg/element.js');
-      else console.log('       (www/pkg/element.js absent: imported the glue module only)');
+      assert.equal(got.element, 'function', '<attention-playground> is not defined after importing pkg/element.js');
+      assert.equal(got.elementTokens, '11', 'the element did not draw its attention view on the other origin');
     });
   },
 
