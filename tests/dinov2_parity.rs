@@ -8,7 +8,7 @@
 
 use attention_playground::cpu::CpuBackend;
 use attention_playground::models::dinov2::Dinov2;
-use attention_playground::weights::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
+use attention_playground::weights::dinov2::{synthetic, Dinov2Config, Dinov2Weights};
 use attention_playground::{Backend, Error};
 use safetensors::SafeTensors;
 mod support;
@@ -102,17 +102,7 @@ fn gpu_matches_onnxruntime() {
 }
 
 fn tiny() -> Dinov2Config {
-    Dinov2Config {
-        hidden: 16,
-        layers: 2,
-        heads: 2,
-        mlp: 32,
-        patch: 14,
-        grid: 5,
-        eps: 1e-6,
-        pos_cubic_a: -0.75,
-        decoder: Some(DecoderConfig { channels: vec![8, 4, 4], bn_eps: 1e-5 }),
-    }
+    support::tiny_dinov2_config(vec![8, 4, 4])
 }
 
 /// A small random model (no download) gives the same maps on both backends, on a grid that is

@@ -7,24 +7,13 @@ use attention_playground::models::bert::MiniLm;
 use attention_playground::models::dinov2::Image;
 use attention_playground::playground::{BackendChoice, Engine, Model, ModelSlot, Session};
 use attention_playground::weights::bert::BertWeights;
-use attention_playground::weights::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
+use attention_playground::weights::dinov2::{synthetic, Dinov2Weights};
 use attention_playground::weights::StoreAs;
 use attention_playground::BackendKind;
 mod support;
 
 fn tiny_dinov2() -> Dinov2Weights {
-    let config = Dinov2Config {
-        hidden: 16,
-        layers: 2,
-        heads: 2,
-        mlp: 32,
-        patch: 14,
-        grid: 5,
-        eps: 1e-6,
-        pos_cubic_a: -0.75,
-        decoder: Some(DecoderConfig { channels: vec![8, 4], bn_eps: 1e-5 }),
-    };
-    Dinov2Weights::from_bytes(synthetic(&config, 5).unwrap()).unwrap()
+    Dinov2Weights::from_bytes(synthetic(&support::tiny_dinov2_config(vec![8, 4]), 5).unwrap()).unwrap()
 }
 
 fn image() -> Image {

@@ -3,6 +3,7 @@
 
 use attention_playground::gpu::GpuBackend;
 use attention_playground::weights::bert::{BertConfig, BertWeights, EmbeddingWeights, LayerNormWeights, LayerWeights, LinearWeights};
+use attention_playground::weights::dinov2::{DecoderConfig, Dinov2Config};
 use attention_playground::weights::StoreAs;
 
 /// The native GPU backend, or `None` after a loud message where no Vulkan adapter exists
@@ -69,4 +70,20 @@ pub fn tiny_bert(store: StoreAs) -> Vec<u8> {
     let embeddings = EmbeddingWeights { word: v2(vocab * h), position: v2(pos * h), token_type: v2(2 * h), layer_norm: norms[0].clone() };
     let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"].map(String::from).to_vec();
     BertWeights { config, vocab, embeddings, layers: vec![layer] }.to_web(store).unwrap()
+}
+
+/// A two-layer DINOv2 with 14-pixel patches and a 5 × 5 position grid (so any real image needs
+/// interpolated positions), with a saliency decoder of the given channels.
+pub fn tiny_dinov2_config(channels: Vec<usize>) -> Dinov2Config {
+    Dinov2Config {
+        hidden: 16,
+        layers: 2,
+        heads: 2,
+        mlp: 32,
+        patch: 14,
+        grid: 5,
+        eps: 1e-6,
+        pos_cubic_a: -0.75,
+        decoder: Some(DecoderConfig { channels, bn_eps: 1e-5 }),
+    }
 }
