@@ -156,9 +156,7 @@ fn parse_dropout(v: &JsValue) -> Result<Option<Dropout>> {
     let p = number(&get(v, "p"), "dropout.p")?;
     let seed_v = get(v, "seed");
     let seed = if absent(&seed_v) { 0 } else { whole_in(&seed_v, "dropout.seed", 0, MAX_SAFE_INTEGER)? };
-    // TODO(#13): u64 when the spec takes it (the kernel half of the issue widens the seed);
-    // until then seeds above 2^32 − 1 are accepted but wrap.
-    Ok(Some(Dropout { p, seed: seed as u32 }))
+    Ok(Some(Dropout { p, seed }))
 }
 
 /// The spec part of an option object (score … returnWeights); keys are checked by the caller.
