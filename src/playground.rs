@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 use crate::gpu::GpuBackend;
 
 pub mod mechanisms;
+pub mod models;
+
+pub use models::{Model, ModelSlot};
 
 /// What `Playground.create({ backend })` asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

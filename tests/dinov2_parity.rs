@@ -8,7 +8,7 @@
 
 use attention_playground::cpu::CpuBackend;
 use attention_playground::models::dinov2::Dinov2;
-use attention_playground::weights::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
+use attention_playground::weights::dinov2::{synthetic, Dinov2Config, Dinov2Weights};
 use attention_playground::{Backend, Error};
 use safetensors::SafeTensors;
 mod support;
@@ -65,7 +65,7 @@ fn diff(a: &[f32], b: &[f32]) -> (f32, f32) {
 fn check_parity<B: Backend>(b: &mut B, label: &str, names: &[&'static str]) {
     let Some(w) = weights() else { return };
     let (layers, heads) = (w.config.layers, w.config.heads);
-    let mut model = Dinov2::load(b, w).unwrap();
+    let mut model = Dinov2::load(b, &w).unwrap();
     for name in names {
         let f = fixture(name);
         let out = pollster::block_on(model.run_image(b, &f.rgba, f.width, f.height)).unwrap();
@@ -102,17 +102,7 @@ fn gpu_matches_onnxruntime() {
 }
 
 fn tiny() -> Dinov2Config {
-    Dinov2Config {
-        hidden: 16,
-        layers: 2,
-        heads: 2,
-        mlp: 32,
-        patch: 14,
-        grid: 5,
-        eps: 1e-6,
-        pos_cubic_a: -0.75,
-        decoder: Some(DecoderConfig { channels: vec![8, 4, 4], bn_eps: 1e-5 }),
-    }
+    support::tiny_dinov2_config(vec![8, 4, 4])
 }
 
 /// A small random model (no download) gives the same maps on both backends, on a grid that is
@@ -124,8 +114,8 @@ fn tiny_model_gpu_equals_cpu() {
     let (w, h) = (70, 42);
     let rgba: Vec<u8> = (0..w * h * 4).map(|i| ((i * 7919) % 251) as u8).collect();
     let mut cpu = CpuBackend::new();
-    let mut mc = Dinov2::load(&mut cpu, Dinov2Weights::from_bytes(bytes.clone()).unwrap()).unwrap();
-    let mut mg = Dinov2::load(&mut g, Dinov2Weights::from_bytes(bytes).unwrap()).unwrap();
+    let mut mc = Dinov2::load(&mut cpu, &Dinov2Weights::from_bytes(bytes.clone()).unwrap()).unwrap();
+    let mut mg = Dinov2::load(&mut g, &Dinov2Weights::from_bytes(bytes).unwrap()).unwrap();
     let a = pollster::block_on(mc.run_image(&mut cpu, &rgba, w, h)).unwrap();
     let b = pollster::block_on(mg.run_image(&mut g, &rgba, w, h)).unwrap();
     // 70×42 → 224×134 → cropped to 224×126: 16 × 9 patches.
@@ -144,7 +134,7 @@ fn tiny_model_gpu_equals_cpu() {
 #[test]
 fn bad_images_are_errors_not_panics() {
     let mut cpu = CpuBackend::new();
-    let mut m = Dinov2::load(&mut cpu, Dinov2Weights::from_bytes(synthetic(&tiny(), 1).unwrap()).unwrap()).unwrap();
+    let mut m = Dinov2::load(&mut cpu, &Dinov2Weights::from_bytes(synthetic(&tiny(), 1).unwrap()).unwrap()).unwrap();
     for (len, w, h) in [(0, 0, 0), (10, 2, 2), (4 * 9000 * 2, 9000, 2)] {
         let err = pollster::block_on(m.run_image(&mut cpu, &vec![0; len], w, h)).err().expect("rejected");
         assert!(matches!(err, Error::Image(_)), "{err}");

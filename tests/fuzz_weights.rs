@@ -8,43 +8,14 @@
 //! The ONNX parser of the vision converter (`src/bin/convert/onnx.rs`) lives in the binary, not
 //! the library, so it is not reachable from here; what the page loads is our web format.
 
-use attention_playground::weights::bert::{BertConfig, BertWeights, EmbeddingWeights, LayerNormWeights, LayerWeights, LinearWeights};
 use attention_playground::weights::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
+use attention_playground::weights::bert::BertWeights;
 use attention_playground::weights::{StoreAs, WeightFile};
 use attention_playground::Error;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 mod support;
-
-/// A one-layer BERT small enough to mutate thousands of times, as our web file.
-fn tiny_bert(store: StoreAs) -> Vec<u8> {
-    let (h, inter, vocab, pos) = (4, 8, 6, 10);
-    let mut seed = 7u32;
-    let mut v = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|_| {
-                seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
-                (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-            })
-            .collect()
-    };
-    let mut norm = || LayerNormWeights { weight: v(h), bias: v(h) };
-    let norms = [norm(), norm(), norm()];
-    let mut linear = |i: usize, o: usize| LinearWeights { weight: v(i * o), bias: v(o) };
-    let layer = LayerWeights {
-        qkv: linear(h, 3 * h),
-        attention_output: linear(h, h),
-        attention_norm: norms[1].clone(),
-        intermediate: linear(h, inter),
-        output: linear(inter, h),
-        output_norm: norms[2].clone(),
-    };
-    let config = BertConfig { vocab_size: vocab, hidden: h, layers: 1, heads: 2, intermediate: inter, max_positions: pos, type_vocab: 2, layer_norm_eps: 1e-12 };
-    let v2 = |n: usize| (0..n).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<f32>>();
-    let embeddings = EmbeddingWeights { word: v2(vocab * h), position: v2(pos * h), token_type: v2(2 * h), layer_norm: norms[0].clone() };
-    let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"].map(String::from).to_vec();
-    BertWeights { config, vocab, embeddings, layers: vec![layer] }.to_web(store).unwrap()
-}
+use support::tiny_bert;
 
 fn tiny_dinov2() -> Vec<u8> {
     let config = Dinov2Config {

@@ -25,7 +25,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::BackendKind;
 use crate::error::Result;
-use crate::playground::{Engine, Session};
+use crate::models::bert::MiniLm;
+use crate::playground::{Engine, ModelSlot, Session};
+use crate::weights::dinov2::Dinov2Weights;
 
 pub(crate) use attention::{joined_f32, js_field};
 pub(crate) use settle::{js_error, rejected};
@@ -60,9 +62,9 @@ pub(crate) struct Shared {
     fallback_reason: RefCell<Option<String>>,
     on_backend_change: RefCell<Option<js_sys::Function>>,
     /// The DINOv2 model, once `loadVisionModel` has run (see `vision.rs`).
-    pub(crate) vision: RefCell<vision::VisionState>,
+    pub(crate) vision: RefCell<Option<ModelSlot<Dinov2Weights>>>,
     /// The MiniLM model, once `loadTextModel` has run (see `text.rs`).
-    pub(crate) text: RefCell<text::TextState>,
+    pub(crate) text: RefCell<Option<ModelSlot<MiniLm>>>,
 }
 
 /// A place in an instance's line (see `Shared::line`), taken when the call is made.

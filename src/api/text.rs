@@ -1,19 +1,15 @@
 //! `pg.loadTextModel(url, onProgress?)` and `pg.runText(text, pair?)`: all-MiniLM-L6-v2 on the
-//! instance's backend. The parsed weights are kept on the host so the model can be uploaded
-//! again to the CPU when the GPU device is lost (the session then reruns the job there).
-
-use std::rc::Rc;
+//! instance's backend, held in a `ModelSlot` (which uploads it again to the CPU when the GPU device
+//! is lost).
 
 use js_sys::{Array, Float32Array, Object, Promise, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
 use super::{joined_f32, js_field, parse, Playground};
-use crate::backend::Backend;
-use crate::error::{Error, Result};
-use crate::models::bert::{BertModel, BertOutput};
-use crate::playground::Engine;
-use crate::text::{Encoding, Tokenizer};
+use crate::error::Error;
+use crate::models::bert::MiniLm;
+use crate::playground::ModelSlot;
 use crate::weights::bert::BertWeights;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -40,16 +36,6 @@ export interface TextResult {
 }
 "#;
 
-/// The text model of one `Playground`: its weights on the host, and the model uploaded to the
-/// backend in use.
-#[derive(Default)]
-pub(crate) struct TextState {
-    weights: Option<Rc<BertWeights>>,
-    tokenizer: Option<Rc<Tokenizer>>,
-    cpu: Option<BertModel<crate::cpu::CpuBackend>>,
-    gpu: Option<BertModel<crate::gpu::GpuBackend>>,
-}
-
 fn not_loaded() -> Error {
     Error::Invalid("no text model loaded: call loadTextModel(url) first".into())
 }
@@ -60,40 +46,6 @@ fn now_ms() -> f64 {
         .ok()
         .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
         .map_or_else(js_sys::Date::now, |p| p.now())
-}
-
-impl TextState {
-    fn tokenizer(&self) -> Result<Rc<Tokenizer>> {
-        self.tokenizer.clone().ok_or_else(not_loaded)
-    }
-
-    /// Loads onto the engine (if needed) and runs `enc`; `None` only loads.
-    async fn run(&mut self, engine: &mut Engine, enc: Option<&Encoding>) -> Result<Option<BertOutput>> {
-        let weights = self.weights.clone().ok_or_else(not_loaded)?;
-        // Only one backend's copy is kept: after a device loss the GPU copy is gone for good.
-        match engine {
-            Engine::Cpu(b) => {
-                self.gpu = None;
-                forward(&mut self.cpu, b, &weights, enc).await
-            }
-            Engine::Gpu(b) => {
-                self.cpu = None;
-                forward(&mut self.gpu, b, &weights, enc).await
-            }
-        }
-    }
-}
-
-/// Uploads the model to `b` unless it is there already, then runs `enc` (if any) through it.
-async fn forward<B: Backend>(slot: &mut Option<BertModel<B>>, b: &mut B, weights: &BertWeights, enc: Option<&Encoding>) -> Result<Option<BertOutput>> {
-    if slot.is_none() {
-        *slot = Some(BertModel::load(b, weights)?);
-    }
-    let model = slot.as_ref().expect("just loaded");
-    match enc {
-        Some(e) => model.forward(b, &e.ids, &e.type_ids).await.map(Some),
-        None => Ok(None),
-    }
 }
 
 #[wasm_bindgen]
@@ -110,16 +62,18 @@ impl Playground {
         let args = parse::url(&url, "loadTextModel: url").and_then(|u| Ok((u, parse::callback(&on_progress, "loadTextModel: onProgress")?)));
         // The download waits its turn too, so a runText called after this load runs after it.
         self.queue(args, async |shared, (url, on_progress)| {
-            let weights = Rc::new(BertWeights::from_web(fetch_bytes(&url, on_progress.as_ref()).await?)?);
-            let tokenizer = Rc::new(Tokenizer::new(weights.vocab.clone())?);
-            let c = weights.config.clone();
+            let model = MiniLm::new(BertWeights::from_web(fetch_bytes(&url, on_progress.as_ref()).await?)?)?;
+            let c = model.weights.config.clone();
             // `text` is only touched inside session jobs, which the session lock serializes, so
             // holding its borrow across the job's awaits cannot conflict.
+            let mut slot = Some(ModelSlot::new(model));
             shared
                 .run(async |engine| {
-                    let mut state = shared.text.borrow_mut();
-                    *state = TextState { weights: Some(weights.clone()), tokenizer: Some(tokenizer.clone()), ..Default::default() };
-                    state.run(engine, None).await
+                    let mut text = shared.text.borrow_mut();
+                    if let Some(s) = slot.take() {
+                        *text = Some(s);
+                    }
+                    text.as_mut().ok_or_else(not_loaded)?.load(engine)
                 })
                 .await?;
             let max_tokens = c.max_positions.min(crate::text::MAX_TOKENS);
@@ -144,18 +98,17 @@ impl Playground {
         self.queue(args, async |shared, (text, pair)| {
             // Inside the session job (see loadTextModel): a forward on the CPU gives the page turns
             // between layers, in which another call may start and must wait for this one.
-            let (enc, out, ms, config) = shared
+            let (enc, out, ms, (layers, heads)) = shared
                 .run(async |engine| {
-                    let mut state = shared.text.borrow_mut();
-                    let enc = state.tokenizer()?.encode(&text, pair.as_deref());
+                    let mut text_slot = shared.text.borrow_mut();
+                    let slot = text_slot.as_mut().ok_or_else(not_loaded)?;
+                    let enc = slot.model().encode(&text, pair.as_deref());
                     let start = now_ms();
-                    let out = state.run(engine, Some(&enc)).await?;
-                    let config = state.weights.as_ref().map(|w| (w.config.layers, w.config.heads));
-                    Ok((enc, out, now_ms() - start, config))
+                    let out = slot.run(engine, &enc).await?;
+                    let c = &slot.model().weights.config;
+                    Ok((enc, out, now_ms() - start, (c.layers, c.heads)))
                 })
                 .await?;
-            let out = out.ok_or_else(|| Error::Invalid("the model produced no output".into()))?;
-            let (layers, heads) = config.unwrap_or_default();
             let r = Object::new();
             let tokens: Array = enc.tokens.iter().map(|t| JsValue::from_str(t)).collect();
             js_field(&r, "tokens", &tokens.into());

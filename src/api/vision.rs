@@ -1,18 +1,15 @@
 //! `pg.loadVisionModel(url, onProgress?)` and `pg.runImage(rgba, width, height)`: DINOv2 on the
-//! instance's backend. The downloaded file is kept so the model can be uploaded again to the CPU
-//! when the GPU device is lost (the session then reruns the job there).
-
-use std::rc::Rc;
+//! instance's backend, held in a `ModelSlot` (which uploads it again to the CPU when the GPU device
+//! is lost). The file is parsed once; the parsed weights are the host copy.
 
 use js_sys::{Float32Array, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
 use super::{joined_f32, js_field, parse, Playground};
-use crate::backend::Backend;
-use crate::error::{Error, Result};
-use crate::models::dinov2::{Dinov2, Dinov2Output};
-use crate::playground::Engine;
+use crate::error::Error;
+use crate::models::dinov2::Image;
+use crate::playground::ModelSlot;
 use crate::weights::dinov2::Dinov2Weights;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -34,49 +31,8 @@ export interface ImageResult {
 }
 "#;
 
-/// The vision model of one `Playground`: its file, and the model uploaded to the backend in use.
-#[derive(Default)]
-pub(crate) struct VisionState {
-    bytes: Option<Rc<Vec<u8>>>,
-    cpu: Option<Dinov2<crate::cpu::CpuBackend>>,
-    gpu: Option<Dinov2<crate::gpu::GpuBackend>>,
-}
-
-/// The model on `b`, uploading it from `bytes` first if needed.
-fn ensure<'m, B: Backend>(slot: &'m mut Option<Dinov2<B>>, b: &mut B, bytes: &[u8]) -> Result<&'m mut Dinov2<B>> {
-    if slot.is_none() {
-        *slot = Some(Dinov2::load(b, Dinov2Weights::from_bytes(bytes.to_vec())?)?);
-    }
-    Ok(slot.as_mut().expect("just loaded"))
-}
-
-impl VisionState {
-    fn bytes(&self) -> Result<Rc<Vec<u8>>> {
-        self.bytes.clone().ok_or_else(|| Error::Invalid("no vision model loaded: call loadVisionModel(url) first".into()))
-    }
-
-    /// Loads onto the engine (if needed) and runs `rgba`; `None` only loads.
-    async fn run(&mut self, engine: &mut Engine, image: Option<(&[u8], usize, usize)>) -> Result<Option<Dinov2Output>> {
-        let bytes = self.bytes()?;
-        match engine {
-            Engine::Cpu(b) => {
-                self.gpu = None;
-                let m = ensure(&mut self.cpu, b, &bytes)?;
-                match image {
-                    Some((rgba, w, h)) => m.run_image(b, rgba, w, h).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-            Engine::Gpu(b) => {
-                self.cpu = None;
-                let m = ensure(&mut self.gpu, b, &bytes)?;
-                match image {
-                    Some((rgba, w, h)) => m.run_image(b, rgba, w, h).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-        }
-    }
+fn not_loaded() -> Error {
+    Error::Invalid("no vision model loaded: call loadVisionModel(url) first".into())
 }
 
 #[wasm_bindgen]
@@ -92,15 +48,18 @@ impl Playground {
         let args = parse::url(&url, "loadVisionModel: url").and_then(|u| Ok((u, parse::callback(&on_progress, "loadVisionModel: onProgress")?)));
         // The download waits its turn too, so a runImage called after this load runs after it.
         self.queue(args, async |shared, (url, on_progress)| {
-            let bytes = Rc::new(fetch_bytes(&url, on_progress.as_ref()).await?);
-            let config = Dinov2Weights::from_bytes(bytes.to_vec())?.config;
+            let weights = Dinov2Weights::from_bytes(fetch_bytes(&url, on_progress.as_ref()).await?)?;
+            let config = weights.config.clone();
             // `vision` is only touched inside session jobs, which the session lock serializes,
             // so holding its borrow across the job's awaits cannot conflict.
+            let mut slot = Some(ModelSlot::new(weights));
             shared
                 .run(async |engine| {
-                    let mut state = shared.vision.borrow_mut();
-                    *state = VisionState { bytes: Some(bytes.clone()), ..Default::default() };
-                    state.run(engine, None).await
+                    let mut vision = shared.vision.borrow_mut();
+                    if let Some(s) = slot.take() {
+                        *vision = Some(s);
+                    }
+                    vision.as_mut().ok_or_else(not_loaded)?.load(engine)
                 })
                 .await?;
             let info = Object::new();
@@ -127,19 +86,18 @@ impl Playground {
             let (w, h) = (parse::count(&width, "runImage: width", 0)?, parse::count(&height, "runImage: height", 0)?);
             let rgba = parse::bytes(&rgba, "runImage: rgba", " of width × height × 4 bytes (e.g. ImageData.data)")?;
             crate::vision::check_rgba(&rgba, w, h)?;
-            Ok((rgba, w, h))
+            Ok(Image { rgba, width: w, height: h })
         })();
-        self.queue(args, async |shared, (rgba, w, h)| {
-            let (out, layers_heads) = shared
+        self.queue(args, async |shared, image| {
+            let (out, (layers, heads)) = shared
                 .run(async |engine| {
-                    let mut state = shared.vision.borrow_mut();
-                    let out = state.run(engine, Some((&rgba, w, h))).await?;
-                    let config = state.cpu.as_ref().map(|m| &m.config).or(state.gpu.as_ref().map(|m| &m.config));
-                    Ok((out, config.map(|c| (c.layers, c.heads))))
+                    let mut vision = shared.vision.borrow_mut();
+                    let slot = vision.as_mut().ok_or_else(not_loaded)?;
+                    let out = slot.run(engine, &image).await?;
+                    let c = &slot.model().config;
+                    Ok((out, (c.layers, c.heads)))
                 })
                 .await?;
-            let out = out.ok_or_else(|| Error::Invalid("the model produced no output".into()))?;
-            let (layers, heads) = layers_heads.unwrap_or_default();
             let r = Object::new();
             js_field(&r, "layers", &(layers as u32).into());
             js_field(&r, "heads", &(heads as u32).into());

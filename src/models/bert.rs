@@ -6,47 +6,20 @@
 //! everything in between is backend ops, read back once per forward.
 
 use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm as LayerNormOp, Linear as LinearOp, WeightLayout};
+use crate::backend::{Activation, AttentionArgs, Backend, Linear as LinearOp};
+use crate::models::blocks::{LayerNorm, Linear};
 use crate::ensure;
 use crate::error::Result;
+use crate::playground::Model;
+use crate::text::{Encoding, Tokenizer};
 use crate::weights::bert::{BertConfig, BertWeights, LayerNormWeights, LinearWeights};
 
-struct Linear<T> {
-    /// [in, out]
-    weight: T,
-    /// [out]
-    bias: T,
-    layout: WeightLayout,
-    inp: usize,
-    out: usize,
+fn linear<B: Backend>(b: &mut B, w: &LinearWeights, inp: usize, out: usize) -> Result<Linear<B::Tensor>> {
+    Linear::load(b, &w.weight, Some(&w.bias), inp, out)
 }
 
-impl<T> Linear<T> {
-    fn load<B: Backend<Tensor = T>>(b: &mut B, w: &LinearWeights, inp: usize, out: usize) -> Result<Self> {
-        let (weight, layout) = b.upload_weight(&w.weight, inp, out)?;
-        Ok(Linear { weight, layout, bias: b.upload(&w.bias)?, inp, out })
-    }
-
-    fn op<'a>(&'a self, x: &'a T, rows: usize) -> LinearOp<'a, T> {
-        LinearOp { w_layout: self.layout, ..LinearOp::new(x, rows, &self.weight, self.inp, self.out, Some(&self.bias)) }
-    }
-}
-
-struct LayerNorm<T> {
-    weight: T,
-    bias: T,
-    dim: usize,
-    eps: f32,
-}
-
-impl<T> LayerNorm<T> {
-    fn load<B: Backend<Tensor = T>>(b: &mut B, w: &LayerNormWeights, eps: f32) -> Result<Self> {
-        Ok(LayerNorm { weight: b.upload(&w.weight)?, bias: b.upload(&w.bias)?, dim: w.weight.len(), eps })
-    }
-
-    fn forward<B: Backend<Tensor = T>>(&self, b: &mut B, x: &T, rows: usize) -> Result<T> {
-        b.layer_norm(&LayerNormOp { x, rows, dim: self.dim, gamma: &self.weight, beta: &self.bias, eps: self.eps })
-    }
+fn layer_norm<B: Backend>(b: &mut B, w: &LayerNormWeights, eps: f32) -> Result<LayerNorm<B::Tensor>> {
+    LayerNorm::load(b, &w.weight, &w.bias, eps)
 }
 
 struct BertLayer<T> {
@@ -92,12 +65,12 @@ impl<B: Backend> BertModel<B> {
             .iter()
             .map(|l| {
                 Ok(BertLayer {
-                    qkv: Linear::load(b, &l.qkv, h, 3 * h)?,
-                    attention_output: Linear::load(b, &l.attention_output, h, h)?,
-                    attention_norm: LayerNorm::load(b, &l.attention_norm, eps)?,
-                    intermediate: Linear::load(b, &l.intermediate, h, c.intermediate)?,
-                    output: Linear::load(b, &l.output, c.intermediate, h)?,
-                    output_norm: LayerNorm::load(b, &l.output_norm, eps)?,
+                    qkv: linear(b, &l.qkv, h, 3 * h)?,
+                    attention_output: linear(b, &l.attention_output, h, h)?,
+                    attention_norm: layer_norm(b, &l.attention_norm, eps)?,
+                    intermediate: linear(b, &l.intermediate, h, c.intermediate)?,
+                    output: linear(b, &l.output, c.intermediate, h)?,
+                    output_norm: layer_norm(b, &l.output_norm, eps)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -106,7 +79,7 @@ impl<B: Backend> BertModel<B> {
             word: w.embeddings.word.clone(),
             position: w.embeddings.position.clone(),
             token_type: w.embeddings.token_type.clone(),
-            embeddings_norm: LayerNorm::load(b, &w.embeddings.layer_norm, eps)?,
+            embeddings_norm: layer_norm(b, &w.embeddings.layer_norm, eps)?,
             layers,
         })
     }
@@ -161,5 +134,38 @@ impl<B: Backend> BertModel<B> {
         let norm = embedding.iter().map(|v| (v / seq as f32).powi(2)).sum::<f32>().sqrt().max(1e-12);
         embedding.iter_mut().for_each(|v| *v = *v / seq as f32 / norm);
         Ok(BertOutput { seq, attention, embedding })
+    }
+}
+
+/// MiniLM as a playground holds it: the weights on the host, and the tokenizer of their
+/// vocabulary that prepares its input.
+pub struct MiniLm {
+    pub weights: BertWeights,
+    pub tokenizer: Tokenizer,
+}
+
+impl MiniLm {
+    pub fn new(weights: BertWeights) -> Result<MiniLm> {
+        let tokenizer = Tokenizer::new(weights.vocab.clone())?;
+        Ok(MiniLm { weights, tokenizer })
+    }
+
+    /// Text (and an optional second segment) → WordPiece tokens, cut to the model's length.
+    pub fn encode(&self, text: &str, pair: Option<&str>) -> Encoding {
+        self.tokenizer.encode(text, pair)
+    }
+}
+
+impl Model for MiniLm {
+    type On<B: Backend> = BertModel<B>;
+    type Input = Encoding;
+    type Output = BertOutput;
+
+    fn upload<B: Backend>(&self, b: &mut B) -> Result<BertModel<B>> {
+        BertModel::load(b, &self.weights)
+    }
+
+    async fn forward<B: Backend>(&self, on: &mut BertModel<B>, b: &mut B, enc: &Encoding) -> Result<BertOutput> {
+        on.forward(b, &enc.ids, &enc.type_ids).await
     }
 }

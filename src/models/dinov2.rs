@@ -10,9 +10,11 @@
 use std::collections::HashMap;
 
 use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, LayerNorm, Linear, WeightLayout};
+use crate::backend::{Activation, AttentionArgs, Backend, Linear as LinearOp};
+use crate::models::blocks::{LayerNorm, Linear};
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
+use crate::playground::Model;
 use crate::vision::{self, resample, ModelInput};
 use crate::weights::dinov2::{DecoderWeights, Dinov2Config, Dinov2Weights};
 
@@ -22,8 +24,8 @@ pub const IMAGE_SIZE: usize = 224;
 /// Embeddings: patch projection (a 14×14 stride-14 conv, computed as im2col + linear) plus
 /// class token and position embeddings, which enter the same linear as its residual.
 struct Embeddings<B: Backend> {
-    /// [3·P·P, D]
-    patch_weight: B::Tensor,
+    /// [3·P·P] → [D], no bias (the bias is folded into the residual)
+    patch: Linear<B::Tensor>,
     /// host copies: the residual depends on the grid and is built once per grid size
     cls_token: Vec<f32>,
     position_embeddings: Vec<f32>,
@@ -32,18 +34,19 @@ struct Embeddings<B: Backend> {
     residual: HashMap<(usize, usize), B::Tensor>,
 }
 
+/// encoder.layer.N: pre-LN attention and MLP, each scaled per channel (layer scale) before its
+/// residual add.
 struct Layer<B: Backend> {
-    norm1: (B::Tensor, B::Tensor),
-    qkv_weight: B::Tensor,
-    qkv_bias: B::Tensor,
-    out_weight: B::Tensor,
-    out_bias: B::Tensor,
+    norm1: LayerNorm<B::Tensor>,
+    /// attention.attention.{query,key,value} fused: [D, 3·D]
+    qkv: Linear<B::Tensor>,
+    /// attention.output.dense
+    out: Linear<B::Tensor>,
     layer_scale1: B::Tensor,
-    norm2: (B::Tensor, B::Tensor),
-    fc1_weight: B::Tensor,
-    fc1_bias: B::Tensor,
-    fc2_weight: B::Tensor,
-    fc2_bias: B::Tensor,
+    norm2: LayerNorm<B::Tensor>,
+    /// mlp.fc1 (GELU), mlp.fc2
+    fc1: Linear<B::Tensor>,
+    fc2: Linear<B::Tensor>,
     layer_scale2: B::Tensor,
 }
 
@@ -51,9 +54,7 @@ pub struct Dinov2<B: Backend> {
     pub config: Dinov2Config,
     embeddings: Embeddings<B>,
     layers: Vec<Layer<B>>,
-    layernorm: (B::Tensor, B::Tensor),
-    /// How the backend holds the matmul weights above.
-    weight_layout: WeightLayout,
+    layernorm: LayerNorm<B::Tensor>,
     decoder: Option<DecoderWeights>,
 }
 
@@ -76,20 +77,13 @@ pub struct Dinov2Output {
 
 impl<B: Backend> Dinov2<B> {
     /// Uploads the weights to `b`, where they stay for every forward.
-    pub fn load(b: &mut B, w: Dinov2Weights) -> Result<Dinov2<B>> {
-        let (d, mlp, p) = (w.config.hidden, w.config.mlp, w.config.patch);
-        // Matmul weights go up in the backend's own layout (the same for all of them).
-        let mut weight_layout = WeightLayout::RowMajor;
-        let mut weight = |b: &mut B, v: &[f32], inp: usize, out: usize| -> Result<B::Tensor> {
-            let (t, layout) = b.upload_weight(v, inp, out)?;
-            weight_layout = layout;
-            Ok(t)
-        };
+    pub fn load(b: &mut B, w: &Dinov2Weights) -> Result<Dinov2<B>> {
+        let (d, mlp, p, eps) = (w.config.hidden, w.config.mlp, w.config.patch, w.config.eps);
         let embeddings = Embeddings {
-            patch_weight: weight(b, &w.embeddings.patch_weight, 3 * p * p, d)?,
-            cls_token: w.embeddings.cls_token,
-            position_embeddings: w.embeddings.position_embeddings,
-            patch_bias: w.embeddings.patch_bias,
+            patch: Linear::load(b, &w.embeddings.patch_weight, None, 3 * p * p, d)?,
+            cls_token: w.embeddings.cls_token.clone(),
+            position_embeddings: w.embeddings.position_embeddings.clone(),
+            patch_bias: w.embeddings.patch_bias.clone(),
             residual: HashMap::new(),
         };
         let layers = w
@@ -97,23 +91,19 @@ impl<B: Backend> Dinov2<B> {
             .iter()
             .map(|l| {
                 Ok(Layer {
-                    norm1: (b.upload(&l.norm1.0)?, b.upload(&l.norm1.1)?),
-                    qkv_weight: weight(b, &l.qkv_weight, d, 3 * d)?,
-                    qkv_bias: b.upload(&l.qkv_bias)?,
-                    out_weight: weight(b, &l.out_weight, d, d)?,
-                    out_bias: b.upload(&l.out_bias)?,
+                    norm1: LayerNorm::load(b, &l.norm1.0, &l.norm1.1, eps)?,
+                    qkv: Linear::load(b, &l.qkv_weight, Some(&l.qkv_bias), d, 3 * d)?,
+                    out: Linear::load(b, &l.out_weight, Some(&l.out_bias), d, d)?,
                     layer_scale1: b.upload(&l.layer_scale1)?,
-                    norm2: (b.upload(&l.norm2.0)?, b.upload(&l.norm2.1)?),
-                    fc1_weight: weight(b, &l.fc1_weight, d, mlp)?,
-                    fc1_bias: b.upload(&l.fc1_bias)?,
-                    fc2_weight: weight(b, &l.fc2_weight, mlp, d)?,
-                    fc2_bias: b.upload(&l.fc2_bias)?,
+                    norm2: LayerNorm::load(b, &l.norm2.0, &l.norm2.1, eps)?,
+                    fc1: Linear::load(b, &l.fc1_weight, Some(&l.fc1_bias), d, mlp)?,
+                    fc2: Linear::load(b, &l.fc2_weight, Some(&l.fc2_bias), mlp, d)?,
                     layer_scale2: b.upload(&l.layer_scale2)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let layernorm = (b.upload(&w.layernorm.0)?, b.upload(&w.layernorm.1)?);
-        Ok(Dinov2 { config: w.config, embeddings, layers, layernorm, weight_layout, decoder: w.decoder })
+        let layernorm = LayerNorm::load(b, &w.layernorm.0, &w.layernorm.1, eps)?;
+        Ok(Dinov2 { config: w.config.clone(), embeddings, layers, layernorm, decoder: w.decoder.clone() })
     }
 
     /// RGBA bytes → preprocessing → forward.
@@ -148,41 +138,26 @@ impl<B: Backend> Dinov2<B> {
         }
         let cols = b.upload(&cols)?;
         self.embeddings.prepare_residual(b, c, gw, gh)?;
-        let mut x = b.linear(&Linear {
-            residual: Some(&self.embeddings.residual[&(gw, gh)]),
-            w_layout: self.weight_layout,
-            ..Linear::new(&cols, t, &self.embeddings.patch_weight, k, d, None)
-        })?; // [T, D]
+        let mut x = b.linear(&LinearOp { residual: Some(&self.embeddings.residual[&(gw, gh)]), ..self.embeddings.patch.op(&cols, t) })?; // [T, D]
 
         let spec = AttentionSpec::default(); // scaled dot, softmax, weights returned
         let hd = d / c.heads;
         let dims = AttentionDims { heads: c.heads, seq_q: t, seq_k: t, head_dim: hd };
         let mut maps = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
-            let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm1.0, beta: &l.norm1.1, eps: c.eps })?;
-            let w_layout = self.weight_layout;
-            let qkv = b.linear(&Linear { w_layout, ..Linear::new(&h, t, &l.qkv_weight, d, 3 * d, Some(&l.qkv_bias)) })?; // [T, 3D]
+            let h = l.norm1.forward(b, &x, t)?;
+            let qkv = b.linear(&l.qkv.op(&h, t))?; // [T, 3D]
             let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
             maps.push(att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?);
             // x = x + λ1 ⊙ (attn · Wo + bo)
-            x = b.linear(&Linear {
-                residual: Some(&x),
-                residual_scale: Some(&l.layer_scale1),
-                w_layout,
-                ..Linear::new(&att.output, t, &l.out_weight, d, d, Some(&l.out_bias))
-            })?;
-            let h = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &l.norm2.0, beta: &l.norm2.1, eps: c.eps })?;
-            let m = b.linear(&Linear { activation: Activation::Gelu, w_layout, ..Linear::new(&h, t, &l.fc1_weight, d, c.mlp, Some(&l.fc1_bias)) })?; // [T, mlp]
+            x = b.linear(&LinearOp { residual: Some(&x), residual_scale: Some(&l.layer_scale1), ..l.out.op(&att.output, t) })?;
+            let h = l.norm2.forward(b, &x, t)?;
+            let m = b.linear(&LinearOp { activation: Activation::Gelu, ..l.fc1.op(&h, t) })?; // [T, mlp]
             // x = x + λ2 ⊙ (gelu(...) · W2 + b2)
-            x = b.linear(&Linear {
-                residual: Some(&x),
-                residual_scale: Some(&l.layer_scale2),
-                w_layout,
-                ..Linear::new(&m, t, &l.fc2_weight, c.mlp, d, Some(&l.fc2_bias))
-            })?;
+            x = b.linear(&LinearOp { residual: Some(&x), residual_scale: Some(&l.layer_scale2), ..l.fc2.op(&m, t) })?;
             b.checkpoint().await;
         }
-        let out = b.layer_norm(&LayerNorm { x: &x, rows: t, dim: d, gamma: &self.layernorm.0, beta: &self.layernorm.1, eps: c.eps })?;
+        let out = self.layernorm.forward(b, &x, t)?;
 
         maps.push(out);
         let mut read = b.read_owned(maps).await?;
@@ -222,7 +197,7 @@ async fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: us
     for up in &dec.upconvs {
         cpu.checkpoint().await;
         let cout = up.scale.len();
-        let taps = cpu.linear(&Linear::new(&x, w * h, &up.weight, cin, 16 * cout, None))?; // [h·w, 16·cout]
+        let taps = cpu.linear(&LinearOp::new(&x, w * h, &up.weight, cin, 16 * cout, None))?; // [h·w, 16·cout]
         let (ow, oh) = (2 * w, 2 * h);
         let mut y = vec![0.0f32; oh * ow * cout]; // [oh, ow, cout]
         for iy in 0..h {
@@ -249,4 +224,26 @@ async fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: us
     let logits: Vec<f32> = x.chunks_exact(cin).map(|px| px.iter().zip(&dec.final_weight).map(|(a, b)| a * b).sum::<f32>() + dec.final_bias).collect();
     let full = resample::bilinear_planes(&logits, 1, w, h, width, height);
     Ok(full.into_iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect())
+}
+
+/// An RGBA image of any size, as the page has it (`ImageData`).
+pub struct Image {
+    pub rgba: Vec<u8>,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// DINOv2 as a playground holds it: the parsed weights, uploaded to whichever backend runs it.
+impl Model for Dinov2Weights {
+    type On<B: Backend> = Dinov2<B>;
+    type Input = Image;
+    type Output = Dinov2Output;
+
+    fn upload<B: Backend>(&self, b: &mut B) -> Result<Dinov2<B>> {
+        Dinov2::load(b, self)
+    }
+
+    async fn forward<B: Backend>(&self, on: &mut Dinov2<B>, b: &mut B, image: &Image) -> Result<Dinov2Output> {
+        on.run_image(b, &image.rgba, image.width, image.height).await
+    }
 }

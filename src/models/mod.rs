@@ -1,4 +1,5 @@
 //! Real models, generic over the backend seam: one file per model.
 
 pub mod bert;
+pub mod blocks;
 pub mod dinov2;

@@ -65,6 +65,7 @@ pub struct LayerWeights {
     pub layer_scale2: Vec<f32>,
 }
 
+#[derive(Clone)]
 pub struct UpconvWeights {
     /// [Cin, 16·Cout], column (ky·4 + kx)·Cout + co
     pub weight: Vec<f32>,
@@ -73,6 +74,7 @@ pub struct UpconvWeights {
     pub shift: Vec<f32>,
 }
 
+#[derive(Clone)]
 pub struct DecoderWeights {
     pub upconvs: Vec<UpconvWeights>,
     /// [C]
