@@ -107,16 +107,13 @@ pub enum Activation {
 }
 
 /// `y = act(x · w + bias)`, then optionally `y = residual + scale ⊙ y`.
-pub struct Linear<'a, T> {
+pub struct Linear<'a, T, W = T> {
     /// [rows, in_dim]
     pub x: &'a T,
     pub rows: usize,
     pub in_dim: usize,
     pub out_dim: usize,
-    /// [in_dim, out_dim] (input-major, so x · w), or that matrix rearranged by the backend's
-    /// [`Backend::upload_weight`] when `w_layout` says so.
-    pub w: &'a T,
-    pub w_layout: WeightLayout,
+    pub w: Weight<'a, T, W>,
     /// [out_dim]
     pub bias: Option<&'a T>,
     pub activation: Activation,
@@ -126,23 +123,34 @@ pub struct Linear<'a, T> {
     pub residual_scale: Option<&'a T>,
 }
 
-impl<'a, T> Linear<'a, T> {
-    /// A plain `x · w + bias` with no activation or residual.
+impl<'a, T, W> Linear<'a, T, W> {
+    /// A plain `x · w + bias` with no activation or residual, w a row-major [in_dim, out_dim] tensor.
     pub fn new(x: &'a T, rows: usize, w: &'a T, in_dim: usize, out_dim: usize, bias: Option<&'a T>) -> Self {
-        Linear { x, rows, in_dim, out_dim, w, w_layout: WeightLayout::RowMajor, bias, activation: Activation::None, residual: None, residual_scale: None }
+        Linear::with_weight(x, rows, Weight::Tensor(w), in_dim, out_dim, bias)
+    }
+
+    pub fn with_weight(x: &'a T, rows: usize, w: Weight<'a, T, W>, in_dim: usize, out_dim: usize, bias: Option<&'a T>) -> Self {
+        Linear { x, rows, in_dim, out_dim, w, bias, activation: Activation::None, residual: None, residual_scale: None }
     }
 }
 
-/// How the weight tensor of a [`Linear`] holds its [in, out] matrix.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum WeightLayout {
-    /// Row-major [in, out], as `upload` leaves it.
-    #[default]
-    RowMajor,
-    /// Rearranged once by the backend's `upload_weight` for its own matmul (the CPU packs
-    /// column panels, which otherwise costs half a 17-token forward); only that backend reads it.
-    Packed,
+/// The [in_dim, out_dim] matrix of a [`Linear`].
+pub enum Weight<'a, T, W> {
+    /// Row-major [in, out] (input-major, so x · w), as `upload` leaves it: per-call weights (the
+    /// multi-head API's).
+    Tensor(&'a T),
+    /// Made once by [`Backend::upload_weight`], in whatever form that backend multiplies fastest:
+    /// a model's weights.
+    Uploaded(&'a W),
 }
+
+// Not derived: a derive would require T: Copy and W: Copy, and only the references are copied.
+impl<T, W> Clone for Weight<'_, T, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T, W> Copy for Weight<'_, T, W> {}
 
 /// Row-wise LayerNorm of a [rows, dim] tensor.
 pub struct LayerNorm<'a, T> {
@@ -154,30 +162,65 @@ pub struct LayerNorm<'a, T> {
     pub eps: f32,
 }
 
+/// The rest of a transposed convolution (4×4 kernel, stride 2, padding 1) whose per-pixel tap
+/// products a `linear` made, then a per-channel affine and ReLU: one upsampling step of the
+/// DINOv2 saliency decoder. Output [2·height, 2·width, channels] with
+/// `y[oy, ox, c] = relu(scale[c] · Σ taps[iy, ix, ky, kx, c] + shift[c])` over the input pixels and
+/// taps with `oy = 2·iy + ky − 1`, `ox = 2·ix + kx − 1`, summed in input-pixel order.
+pub struct Col2Im<'a, T> {
+    /// [skip + height·width, 16·channels]: row skip + (iy·width + ix), column (ky·4 + kx)·channels + c.
+    pub taps: &'a T,
+    /// Leading rows that are not pixels (a class token).
+    pub skip: usize,
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    /// [channels] each: BatchNorm (eval) with the conv bias folded in.
+    pub scale: &'a T,
+    pub shift: &'a T,
+}
+
+/// Bilinear resize of [planes, height, width] to [planes, out_height, out_width] with half-pixel
+/// centres and the sample clamped to the image (ONNX Resize `linear`, as onnxruntime computes it),
+/// then the logistic sigmoid when `sigmoid`.
+pub struct Resize<'a, T> {
+    pub x: &'a T,
+    pub planes: usize,
+    pub width: usize,
+    pub height: usize,
+    pub out_width: usize,
+    pub out_height: usize,
+    pub sigmoid: bool,
+}
+
 /// The operations models and the attention API need. Every op validates lengths against its
 /// arguments and returns `Error::Invalid` rather than panicking.
 #[allow(async_fn_in_trait)]
 pub trait Backend {
     type Tensor;
+    /// A weight matrix as [`upload_weight`](Backend::upload_weight) keeps it (the CPU packs it
+    /// into the panels its matmul reads; the GPU keeps a row-major tensor).
+    type Weight;
 
     fn kind(&self) -> BackendKind;
 
     /// Copies host data into a new backend tensor (resident until dropped).
     fn upload(&mut self, data: &[f32]) -> Result<Self::Tensor>;
 
-    /// Uploads an [in_dim, out_dim] weight matrix for `linear`, in the layout this backend
-    /// multiplies fastest; the layout goes into `Linear::w_layout`.
-    fn upload_weight(&mut self, w: &[f32], in_dim: usize, out_dim: usize) -> Result<(Self::Tensor, WeightLayout)> {
-        let _ = (in_dim, out_dim);
-        Ok((self.upload(w)?, WeightLayout::RowMajor))
-    }
+    /// Uploads a row-major [in_dim, out_dim] weight matrix for `linear` ([`Weight::Uploaded`]),
+    /// in whatever form this backend multiplies fastest.
+    fn upload_weight(&mut self, w: &[f32], in_dim: usize, out_dim: usize) -> Result<Self::Weight>;
 
     /// Number of f32 elements in a tensor.
     fn len(&self, t: &Self::Tensor) -> usize;
 
-    fn linear(&mut self, op: &Linear<'_, Self::Tensor>) -> Result<Self::Tensor>;
+    fn linear(&mut self, op: &Linear<'_, Self::Tensor, Self::Weight>) -> Result<Self::Tensor>;
 
     fn layer_norm(&mut self, op: &LayerNorm<'_, Self::Tensor>) -> Result<Self::Tensor>;
+
+    fn col2im(&mut self, op: &Col2Im<'_, Self::Tensor>) -> Result<Self::Tensor>;
+
+    fn resize(&mut self, op: &Resize<'_, Self::Tensor>) -> Result<Self::Tensor>;
 
     fn attention(&mut self, args: &AttentionArgs<'_, Self::Tensor>) -> Result<AttentionOutput<Self::Tensor>>;
 

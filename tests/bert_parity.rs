@@ -8,15 +8,14 @@
 //! Needs the converted model: `make build` writes www/models/minilm-l6-v2.<hash>.safetensors (the test
 //! says so and skips outside CI when it is absent).
 
-use attention_playground::attention::rollout::RolloutArgs;
-use attention_playground::backend::{AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear, WeightLayout};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::models::bert::BertModel;
 use attention_playground::text::Tokenizer;
 use attention_playground::weights::bert::BertWeights;
 use attention_playground::weights::WeightFile;
-use attention_playground::{Backend, Result};
+use attention_playground::Backend;
 mod support;
+use support::counting::Counting;
 use support::gpu;
 
 // Relative to the package root (cargo runs tests there): the shared target dir is used by
@@ -26,70 +25,6 @@ const ATTENTION: &str = "tests/fixtures/text/attention.safetensors";
 
 fn weights() -> Option<BertWeights> {
     support::model_file(&support::manifest_path("text"), "MiniLM").map(|bytes| BertWeights::from_web(bytes).expect("the converted weights load"))
-}
-
-/// Counts the traffic between host and backend: `upload`s (with their sizes) and `read`s. On the
-/// GPU backend `read` is the only place that submits, so reads = submissions = readbacks.
-struct Counting<B> {
-    inner: B,
-    uploads: usize,
-    uploaded_floats: usize,
-    reads: usize,
-}
-
-impl<B> Counting<B> {
-    fn new(inner: B) -> Self {
-        Counting { inner, uploads: 0, uploaded_floats: 0, reads: 0 }
-    }
-
-    fn reset(&mut self) {
-        (self.uploads, self.uploaded_floats, self.reads) = (0, 0, 0);
-    }
-}
-
-impl<B: Backend> Backend for Counting<B> {
-    type Tensor = B::Tensor;
-
-    fn kind(&self) -> BackendKind {
-        self.inner.kind()
-    }
-
-    fn upload(&mut self, data: &[f32]) -> Result<B::Tensor> {
-        self.uploads += 1;
-        self.uploaded_floats += data.len();
-        self.inner.upload(data)
-    }
-
-    fn len(&self, t: &B::Tensor) -> usize {
-        self.inner.len(t)
-    }
-
-    fn upload_weight(&mut self, w: &[f32], inp: usize, out: usize) -> Result<(B::Tensor, WeightLayout)> {
-        self.uploads += 1;
-        self.uploaded_floats += w.len();
-        self.inner.upload_weight(w, inp, out)
-    }
-
-    fn linear(&mut self, op: &Linear<'_, B::Tensor>) -> Result<B::Tensor> {
-        self.inner.linear(op)
-    }
-
-    fn layer_norm(&mut self, op: &LayerNorm<'_, B::Tensor>) -> Result<B::Tensor> {
-        self.inner.layer_norm(op)
-    }
-
-    fn attention(&mut self, args: &AttentionArgs<'_, B::Tensor>) -> Result<AttentionOutput<B::Tensor>> {
-        self.inner.attention(args)
-    }
-
-    fn rollout(&mut self, args: &RolloutArgs<'_, B::Tensor>) -> Result<B::Tensor> {
-        self.inner.rollout(args)
-    }
-
-    async fn read(&mut self, tensors: &[&B::Tensor]) -> Result<Vec<Vec<f32>>> {
-        self.reads += 1;
-        self.inner.read(tensors).await
-    }
 }
 
 /// Runs the fixture cases that `pick(index, tokens)` selects on `b`, asserting the issue's

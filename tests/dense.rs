@@ -11,7 +11,7 @@
 //!   w in [−1, 1]/√in, so outputs are O(1)); the f32 rounding of a k-term dot product then grows
 //!   like √k · 6e-8, about 2e-6 at k = 1536, well inside the bound for every model shape.
 
-use attention_playground::backend::{Activation, LayerNorm, Linear, WeightLayout};
+use attention_playground::backend::{Activation, LayerNorm, Linear, Weight};
 use attention_playground::cpu::dense;
 use attention_playground::cpu::CpuBackend;
 use attention_playground::{Backend, Error};
@@ -57,14 +57,13 @@ impl Case {
         }
     }
 
-    fn op<'a, T>(&self, t: &'a [T; 5]) -> Linear<'a, T> {
+    fn op<'a, T, W>(&self, t: &'a [T; 5]) -> Linear<'a, T, W> {
         Linear {
             x: &t[0],
             rows: self.rows,
             in_dim: self.k,
             out_dim: self.n,
-            w: &t[1],
-            w_layout: WeightLayout::RowMajor,
+            w: Weight::Tensor(&t[1]),
             bias: self.bias.as_ref().map(|_| &t[2]),
             activation: if self.gelu { Activation::Gelu } else { Activation::None },
             residual: self.residual.as_ref().map(|_| &t[3]),
@@ -86,7 +85,7 @@ impl Case {
 
     fn reference(&self) -> Vec<f32> {
         let t = self.upload(&mut CpuBackend::new());
-        dense::reference::linear(&self.op(&t))
+        dense::reference::linear::<()>(&self.op(&t))
     }
 
     /// Exact without GELU, within the GELU bound with it (see the header).
@@ -176,30 +175,20 @@ fn cpu_prepacked_weights_equal_row_major() {
         let c = Case::new(rows, k, n, bias, gelu, residual);
         let mut b = CpuBackend::new();
         let t = c.upload(&mut b);
-        let (packed, layout) = b.upload_weight(&c.w, k, n).unwrap();
-        assert_eq!(layout, WeightLayout::Packed);
+        let packed = b.upload_weight(&c.w, k, n).unwrap();
         let op = c.op(&t);
-        let got = b.linear(&Linear { w: &packed, w_layout: layout, ..op }).unwrap();
+        let got = b.linear(&Linear { w: Weight::Uploaded(&packed), ..op }).unwrap();
         assert_eq!(got, c.cpu(), "{rows}×{k}·{k}×{n}");
     }
     let mut b = CpuBackend::new();
     let err = b.upload_weight(&[1.0; 11], 3, 4).unwrap_err();
     assert!(err.to_string().contains("expected 3 × 4"), "{err}");
-    // A packed weight of the wrong size is refused, not read out of bounds.
+    // A weight packed for other dimensions is refused, not read out of bounds. (A weight packed
+    // for the CPU cannot reach the GPU: its type is the CPU backend's own.)
     let x = vec![0.5f32; 6];
-    let short = b.upload_weight(&[1.0; 12], 3, 4).unwrap().0[..20].to_vec();
-    let err = b.linear(&Linear { w_layout: WeightLayout::Packed, ..Linear::new(&x, 2, &short, 3, 4, None) }).unwrap_err();
-    assert!(err.to_string().contains("packed w has 20 values"), "{err}");
-}
-
-#[test]
-fn gpu_refuses_weights_packed_for_the_cpu() {
-    let Some(mut g) = gpu() else { return };
-    let (x, w) = (g.upload(&[0.5; 6]).unwrap(), g.upload(&[0.5; 24]).unwrap());
-    match g.linear(&Linear { w_layout: WeightLayout::Packed, ..Linear::new(&x, 2, &w, 3, 4, None) }) {
-        Err(e) => assert!(e.to_string().contains("row-major"), "{e}"),
-        Ok(_) => panic!("the GPU multiplied a CPU-packed weight"),
-    }
+    let other = b.upload_weight(&[1.0; 10], 2, 5).unwrap();
+    let err = b.linear(&Linear::with_weight(&x, 2, Weight::Uploaded(&other), 3, 4, None)).unwrap_err();
+    assert!(err.to_string().contains("uploaded weight is not 3 × 4"), "{err}");
 }
 
 #[test]
@@ -406,6 +395,8 @@ fn bad_shapes_are_rejected<B: Backend>(b: &mut B) {
     expect(b.linear(&Linear { residual_scale: Some(&bias), ..Linear::new(&x, 2, &w, 3, 4, None) }), "needs a residual");
     expect(b.linear(&Linear { residual: Some(&res), residual_scale: Some(&small), ..Linear::new(&x, 2, &w, 3, 4, None) }), "residual_scale");
     expect(b.linear(&Linear::new(&x, usize::MAX, &w, 3, 4, None)), "too large");
+    let uploaded = b.upload_weight(&[0.5; 12], 4, 3).unwrap();
+    expect(b.linear(&Linear::with_weight(&x, 2, Weight::Uploaded(&uploaded), 3, 4, None)), "uploaded weight is not 3 × 4");
 
     let ln = |rows, dim, gamma, beta, eps| LayerNorm { x: &x, rows, dim, gamma, beta, eps };
     assert!(b.layer_norm(&ln(2, 3, &small, &small, 1e-5)).is_ok());

@@ -12,6 +12,7 @@ use attention_playground::weights::dinov2::{synthetic, Dinov2Config, Dinov2Weigh
 use attention_playground::{Backend, Error};
 use safetensors::SafeTensors;
 mod support;
+use support::counting::Counting;
 use support::gpu;
 
 const FIXTURES: [&str; 4] = ["astronaut", "chelsea", "coffee", "rocket"];
@@ -105,11 +106,13 @@ fn tiny() -> Dinov2Config {
     support::tiny_dinov2_config(vec![8, 4, 4])
 }
 
-/// A small random model (no download) gives the same maps on both backends, on a grid that is
-/// not square and not the position table's size.
+/// A small random model (no download) gives the same maps and saliency on both backends, on a
+/// grid that is not square and not the position table's size; on the GPU the whole forward,
+/// saliency decoder included, is one submission with one readback.
 #[test]
 fn tiny_model_gpu_equals_cpu() {
-    let Some(mut g) = gpu() else { return };
+    let Some(g) = gpu() else { return };
+    let mut g = Counting::new(g);
     let bytes = synthetic(&tiny(), 3).unwrap();
     let (w, h) = (70, 42);
     let rgba: Vec<u8> = (0..w * h * 4).map(|i| ((i * 7919) % 251) as u8).collect();
@@ -117,7 +120,9 @@ fn tiny_model_gpu_equals_cpu() {
     let mut mc = Dinov2::load(&mut cpu, &Dinov2Weights::from_bytes(bytes.clone()).unwrap()).unwrap();
     let mut mg = Dinov2::load(&mut g, &Dinov2Weights::from_bytes(bytes).unwrap()).unwrap();
     let a = pollster::block_on(mc.run_image(&mut cpu, &rgba, w, h)).unwrap();
+    g.reset();
     let b = pollster::block_on(mg.run_image(&mut g, &rgba, w, h)).unwrap();
+    assert_eq!(g.reads, 1, "a GPU forward reads back once");
     // 70×42 → 224×134 → cropped to 224×126: 16 × 9 patches.
     assert_eq!((a.grid_w, a.grid_h, a.tokens), (16, 9, 145));
     let maps = a.attention.concat();

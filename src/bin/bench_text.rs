@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use attention_playground::attention::rollout::RolloutArgs;
-use attention_playground::backend::{Activation, AttentionArgs, AttentionOutput, BackendKind, LayerNorm, Linear, WeightLayout};
+use attention_playground::backend::{Activation, AttentionArgs, AttentionOutput, BackendKind, Col2Im, LayerNorm, Linear, Resize};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::gpu::GpuBackend;
 use attention_playground::models::bert::BertModel;
@@ -74,6 +74,7 @@ impl<B> Timed<B> {
 
 impl<B: Backend> Backend for Timed<B> {
     type Tensor = B::Tensor;
+    type Weight = B::Weight;
     fn kind(&self) -> BackendKind {
         self.inner.kind()
     }
@@ -83,10 +84,10 @@ impl<B: Backend> Backend for Timed<B> {
     fn len(&self, t: &B::Tensor) -> usize {
         self.inner.len(t)
     }
-    fn upload_weight(&mut self, w: &[f32], inp: usize, out: usize) -> Result<(B::Tensor, WeightLayout)> {
+    fn upload_weight(&mut self, w: &[f32], inp: usize, out: usize) -> Result<B::Weight> {
         self.add("upload", |b| b.upload_weight(w, inp, out))
     }
-    fn linear(&mut self, op: &Linear<'_, B::Tensor>) -> Result<B::Tensor> {
+    fn linear(&mut self, op: &Linear<'_, B::Tensor, B::Weight>) -> Result<B::Tensor> {
         let name = match (op.activation, op.out_dim) {
             (Activation::Gelu, _) => "linear FFN up + GELU",
             (_, o) if o == 3 * op.in_dim => "linear QKV",
@@ -97,6 +98,12 @@ impl<B: Backend> Backend for Timed<B> {
     }
     fn layer_norm(&mut self, op: &LayerNorm<'_, B::Tensor>) -> Result<B::Tensor> {
         self.add("layer_norm", |b| b.layer_norm(op))
+    }
+    fn col2im(&mut self, op: &Col2Im<'_, B::Tensor>) -> Result<B::Tensor> {
+        self.add("col2im", |b| b.col2im(op))
+    }
+    fn resize(&mut self, op: &Resize<'_, B::Tensor>) -> Result<B::Tensor> {
+        self.add("resize", |b| b.resize(op))
     }
     fn attention(&mut self, args: &AttentionArgs<'_, B::Tensor>) -> Result<AttentionOutput<B::Tensor>> {
         self.add("attention (weights returned)", |b| b.attention(args))

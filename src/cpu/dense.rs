@@ -8,20 +8,21 @@
 //! (bias first, then `+ x·w` for k = 0, 1, …, no fused multiply-add), so without GELU the two
 //! agree exactly; GELU uses a vectorizable erf ([`gelu_fast`]) instead of libm's.
 
-use crate::backend::{Activation, LayerNorm, Linear, WeightLayout};
+use crate::backend::{Activation, LayerNorm, Linear, Weight};
 use crate::ensure;
 use crate::error::Result;
 
-/// Shape checks shared by both backends.
-pub fn check_linear<T>(op: &Linear<'_, T>, len: impl Fn(&T) -> usize) -> Result<()> {
+/// Shape checks shared by both backends; `uploaded_is(w, in, out)` says whether a weight the
+/// backend uploaded holds an [in, out] matrix.
+pub fn check_linear<T, W>(op: &Linear<'_, T, W>, len: impl Fn(&T) -> usize, uploaded_is: impl Fn(&W, usize, usize) -> bool) -> Result<()> {
     let (r, i, o) = (op.rows, op.in_dim, op.out_dim);
     ensure!(r > 0 && i > 0 && o > 0, "linear: rows, in and out must be > 0 (got {r}, {i}, {o})");
     let (ri, io, ro) = (r.checked_mul(i), i.checked_mul(o), r.checked_mul(o));
     ensure!(ri.is_some() && io.is_some() && ro.is_some(), "linear: {r} × {i} × {o} is too large");
     ensure!(Some(len(op.x)) == ri, "linear: x has {} values, expected rows × in = {r} × {i}", len(op.x));
-    match op.w_layout {
-        WeightLayout::RowMajor => ensure!(Some(len(op.w)) == io, "linear: w has {} values, expected in × out = {i} × {o}", len(op.w)),
-        WeightLayout::Packed => ensure!(len(op.w) == packed_len(i, o), "linear: packed w has {} values, expected {} for {i} × {o}", len(op.w), packed_len(i, o)),
+    match op.w {
+        Weight::Tensor(w) => ensure!(Some(len(w)) == io, "linear: w has {} values, expected in × out = {i} × {o}", len(w)),
+        Weight::Uploaded(w) => ensure!(uploaded_is(w, i, o), "linear: the uploaded weight is not {i} × {o}"),
     }
     if let Some(b) = op.bias {
         ensure!(len(b) == o, "linear: bias has {} values, expected {o}", len(b));
@@ -123,7 +124,7 @@ fn gelu_fast_slice(y: &mut [f32]) {
 
 /// The epilogue of one output row: activation, then the (scaled) residual add. The reference
 /// uses libm's erf, the fast path [`gelu_fast`].
-fn epilogue(op: &Linear<'_, Vec<f32>>, row: usize, cols: std::ops::Range<usize>, y: &mut [f32], fast: bool) {
+fn epilogue<W>(op: &Linear<'_, Vec<f32>, W>, row: usize, cols: std::ops::Range<usize>, y: &mut [f32], fast: bool) {
     if op.activation == Activation::Gelu {
         match fast {
             true => gelu_fast_slice(y),
@@ -158,8 +159,8 @@ pub fn seeded_uniform(n: usize, seed: u64, scale: f32) -> Vec<f32> {
 pub mod reference {
     use super::*;
 
-    pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
-        assert_eq!(op.w_layout, WeightLayout::RowMajor, "the reference reads row-major weights");
+    pub fn linear<W>(op: &Linear<'_, Vec<f32>, W>) -> Vec<f32> {
+        let Weight::Tensor(w) = op.w else { panic!("the reference reads row-major weights") };
         let (rows, k, n) = (op.rows, op.in_dim, op.out_dim);
         let mut y = vec![0.0f32; rows * n];
         for r in 0..rows {
@@ -167,7 +168,7 @@ pub mod reference {
             for (o, out) in yr.iter_mut().enumerate() {
                 let mut acc = op.bias.map_or(0.0, |b| b[o]);
                 for c in 0..k {
-                    acc += op.x[r * k + c] * op.w[c * n + o];
+                    acc += op.x[r * k + c] * w[c * n + o];
                 }
                 *out = acc;
             }
@@ -202,15 +203,35 @@ const KC: usize = 512;
 
 /// `y = epilogue(x · w + bias)`, cache-blocked and register-blocked. Shapes must already have
 /// been checked with [`check_linear`].
-pub fn linear(op: &Linear<'_, Vec<f32>>) -> Vec<f32> {
+pub fn linear(op: &Linear<'_, Vec<f32>, PackedWeight>) -> Vec<f32> {
     let (rows, k, n) = (op.rows, op.in_dim, op.out_dim);
     let mut y = vec![0.0f32; rows * n];
-    let w = match op.w_layout {
-        WeightLayout::RowMajor => Panels::Pack(op.w),
-        WeightLayout::Packed => Panels::Packed(op.w),
+    let w = match op.w {
+        Weight::Tensor(w) => Panels::Pack(w),
+        Weight::Uploaded(w) => Panels::Packed(&w.panels),
     };
     gemm(op.x, k, w, rows, k, n, &mut y, n, op.bias.map(|b| b.as_slice()), |row, cols, yr| epilogue(op, row, cols, yr, true));
     y
+}
+
+/// The CPU backend's uploaded weight: an [in_dim, out_dim] matrix packed once by
+/// [`pack_weight`], which otherwise costs half a 17-token forward.
+#[derive(Debug)]
+pub struct PackedWeight {
+    panels: Vec<f32>,
+    in_dim: usize,
+    out_dim: usize,
+}
+
+impl PackedWeight {
+    pub fn new(w: &[f32], in_dim: usize, out_dim: usize) -> Result<PackedWeight> {
+        ensure!(in_dim.checked_mul(out_dim) == Some(w.len()), "weight has {} values, expected {in_dim} × {out_dim}", w.len());
+        Ok(PackedWeight { panels: pack_weight(w, in_dim, out_dim), in_dim, out_dim })
+    }
+
+    pub fn is(&self, in_dim: usize, out_dim: usize) -> bool {
+        (self.in_dim, self.out_dim) == (in_dim, out_dim)
+    }
 }
 
 /// Length of an [in_dim, out_dim] weight packed by [`pack_weight`]: out_dim padded to whole panels.

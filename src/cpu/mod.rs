@@ -2,11 +2,13 @@
 
 mod attention;
 pub mod dense;
+pub mod upsample;
 
 use crate::attention::check::check_args;
 use crate::attention::flash;
 use crate::attention::rollout::RolloutArgs;
-use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear, WeightLayout};
+use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, Col2Im, LayerNorm, Linear, Resize};
+use dense::PackedWeight;
 use crate::error::Result;
 
 #[derive(Default)]
@@ -61,6 +63,7 @@ async fn host_turn() {
 
 impl Backend for CpuBackend {
     type Tensor = Vec<f32>;
+    type Weight = PackedWeight;
 
     fn kind(&self) -> BackendKind {
         BackendKind::Cpu
@@ -76,14 +79,23 @@ impl Backend for CpuBackend {
         t.len()
     }
 
-    fn upload_weight(&mut self, w: &[f32], in_dim: usize, out_dim: usize) -> Result<(Vec<f32>, WeightLayout)> {
-        crate::ensure!(in_dim.checked_mul(out_dim) == Some(w.len()), "weight has {} values, expected {in_dim} × {out_dim}", w.len());
-        Ok((dense::pack_weight(w, in_dim, out_dim), WeightLayout::Packed))
+    fn upload_weight(&mut self, w: &[f32], in_dim: usize, out_dim: usize) -> Result<PackedWeight> {
+        PackedWeight::new(w, in_dim, out_dim)
     }
 
-    fn linear(&mut self, op: &Linear<'_, Vec<f32>>) -> Result<Vec<f32>> {
-        dense::check_linear(op, |t| t.len())?;
+    fn linear(&mut self, op: &Linear<'_, Vec<f32>, PackedWeight>) -> Result<Vec<f32>> {
+        dense::check_linear(op, |t| t.len(), PackedWeight::is)?;
         Ok(dense::linear(op))
+    }
+
+    fn col2im(&mut self, op: &Col2Im<'_, Vec<f32>>) -> Result<Vec<f32>> {
+        upsample::check_col2im(op, |t| t.len())?;
+        Ok(upsample::col2im(op))
+    }
+
+    fn resize(&mut self, op: &Resize<'_, Vec<f32>>) -> Result<Vec<f32>> {
+        upsample::check_resize(op, |t| t.len())?;
+        Ok(upsample::resize(op))
     }
 
     fn layer_norm(&mut self, op: &LayerNorm<'_, Vec<f32>>) -> Result<Vec<f32>> {

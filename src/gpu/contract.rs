@@ -246,6 +246,35 @@ uniform_struct! {
     }
 }
 
+uniform_struct! {
+    /// shaders/upsample.wgsl, `col2im`.
+    pub struct Col2ImParams {
+        pub width: u32,
+        pub height: u32,
+        pub channels: u32,
+        /// Leading rows of `taps` that are not pixels.
+        pub skip: u32,
+        /// Output elements: 4 · width · height · channels.
+        pub total: u32,
+        /// Workgroups along x; the rest continue in y.
+        pub groups_x: u32,
+    }
+}
+
+uniform_struct! {
+    /// shaders/upsample.wgsl, `resize`.
+    pub struct ResizeParams {
+        pub planes: u32,
+        pub width: u32,
+        pub height: u32,
+        pub out_width: u32,
+        pub out_height: u32,
+        /// 1: apply the sigmoid.
+        pub sigmoid: u32,
+        pub groups_x: u32,
+    }
+}
+
 /// The WGSL text of the contract, built once.
 pub fn prelude() -> &'static str {
     static PRELUDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -257,7 +286,7 @@ pub fn prelude() -> &'static str {
         for (name, value) in SIZES {
             s.push_str(&format!("const {name}: u32 = {value}u;\n"));
         }
-        for st in [AttentionParams::wgsl(), FlashParams::wgsl(), RolloutParams::wgsl(), LinearParams::wgsl(), NormParams::wgsl()] {
+        for st in [AttentionParams::wgsl(), FlashParams::wgsl(), RolloutParams::wgsl(), LinearParams::wgsl(), NormParams::wgsl(), Col2ImParams::wgsl(), ResizeParams::wgsl()] {
             s.push('\n');
             s.push_str(&st);
         }
@@ -282,12 +311,13 @@ mod tests {
     use wgpu::naga;
 
     /// Every shader's source as its module is built (before the prelude).
-    fn shaders() -> [(&'static str, &'static str); 4] {
+    fn shaders() -> [(&'static str, &'static str); 5] {
         [
             ("attention", super::super::attention::SOURCE),
             ("flash", super::super::flash::SOURCE),
             ("rollout", super::super::rollout::SOURCE),
             ("dense", super::super::dense::SOURCE),
+            ("upsample", super::super::upsample::SOURCE),
         ]
     }
 
@@ -351,6 +381,8 @@ mod tests {
             (RolloutParams::NAME, std::mem::size_of::<RolloutParams>()),
             (LinearParams::NAME, std::mem::size_of::<LinearParams>()),
             (NormParams::NAME, std::mem::size_of::<NormParams>()),
+            (Col2ImParams::NAME, std::mem::size_of::<Col2ImParams>()),
+            (ResizeParams::NAME, std::mem::size_of::<ResizeParams>()),
         ];
         for (name, size) in sizes {
             let ty = m.types.iter().find(|(_, t)| t.name.as_deref() == Some(name)).map(|(_, t)| &t.inner);

@@ -3,7 +3,7 @@
 
 use super::contract::{LinearFlag, LinearParams, NormParams, LINEAR_TILE};
 use super::{GpuBackend, GpuTensor, KernelDef};
-use crate::backend::{Activation, LayerNorm, Linear};
+use crate::backend::{Activation, LayerNorm, Linear, Weight};
 use crate::cpu::dense::{check_layer_norm, check_linear};
 use crate::error::Result;
 
@@ -20,11 +20,22 @@ fn as_u32(v: usize, what: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| crate::invalid!("{what} = {v} is too large for the GPU kernels"))
 }
 
+/// The GPU backend's uploaded weight: the row-major [in_dim, out_dim] tensor the kernel reads,
+/// and the shape it was uploaded as.
+pub struct GpuWeight {
+    pub(super) tensor: GpuTensor,
+    pub(super) in_dim: usize,
+    pub(super) out_dim: usize,
+}
+
 impl GpuBackend {
-    pub(super) fn dense_linear(&mut self, op: &Linear<'_, GpuTensor>) -> Result<GpuTensor> {
+    pub(super) fn dense_linear(&mut self, op: &Linear<'_, GpuTensor, GpuWeight>) -> Result<GpuTensor> {
         self.ctx.check_alive()?;
-        check_linear(op, |t| t.len)?;
-        crate::ensure!(op.w_layout == crate::backend::WeightLayout::RowMajor, "linear: the GPU takes row-major weights (this one was packed for the CPU)");
+        check_linear(op, |t| t.len, |w, i, o| (w.in_dim, w.out_dim) == (i, o))?;
+        let w = match op.w {
+            Weight::Tensor(w) => w,
+            Weight::Uploaded(w) => &w.tensor,
+        };
         let params = LinearParams {
             rows: as_u32(op.rows, "rows")?,
             k: as_u32(op.in_dim, "in")?,
@@ -39,7 +50,7 @@ impl GpuBackend {
         as_u32(op.in_dim * op.out_dim, "in × out")?;
         let y = self.alloc(op.rows * op.out_dim)?;
         // Absent optional inputs are bound to x; the flags keep the kernel from reading them.
-        let inputs = [op.x, op.w, op.bias.unwrap_or(op.x), op.residual.unwrap_or(op.x), op.residual_scale.unwrap_or(op.x)];
+        let inputs = [op.x, w, op.bias.unwrap_or(op.x), op.residual.unwrap_or(op.x), op.residual_scale.unwrap_or(op.x)];
         let groups = [op.out_dim.div_ceil(TILE) as u32, op.rows.div_ceil(TILE) as u32, 1];
         self.dispatch(&LINEAR, &params, &inputs, &[&y], groups)?;
         Ok(y)

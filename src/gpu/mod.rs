@@ -12,14 +12,16 @@ mod flash;
 mod kernel;
 mod pool;
 mod rollout;
+mod upsample;
 mod wgsl;
 
 pub use context::GpuContext;
+pub use dense::GpuWeight;
 pub use kernel::KernelDef;
 pub use pool::GpuTensor;
 
 use crate::attention::rollout::RolloutArgs;
-use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, LayerNorm, Linear};
+use crate::backend::{AttentionArgs, AttentionOutput, Backend, BackendKind, Col2Im, LayerNorm, Linear, Resize};
 use crate::error::{Error, Result};
 use kernel::{KernelCache, ParamArena, PARAMS_SLOT};
 use pool::BufferPool;
@@ -136,6 +138,7 @@ impl GpuBackend {
 
 impl Backend for GpuBackend {
     type Tensor = GpuTensor;
+    type Weight = GpuWeight;
 
     fn kind(&self) -> BackendKind {
         BackendKind::Gpu
@@ -155,8 +158,21 @@ impl Backend for GpuBackend {
         t.len
     }
 
-    fn linear(&mut self, op: &Linear<'_, GpuTensor>) -> Result<GpuTensor> {
+    fn upload_weight(&mut self, w: &[f32], in_dim: usize, out_dim: usize) -> Result<GpuWeight> {
+        crate::ensure!(in_dim.checked_mul(out_dim) == Some(w.len()), "weight has {} values, expected {in_dim} × {out_dim}", w.len());
+        Ok(GpuWeight { tensor: self.upload(w)?, in_dim, out_dim })
+    }
+
+    fn linear(&mut self, op: &Linear<'_, GpuTensor, GpuWeight>) -> Result<GpuTensor> {
         self.dense_linear(op)
+    }
+
+    fn col2im(&mut self, op: &Col2Im<'_, GpuTensor>) -> Result<GpuTensor> {
+        self.upsample_col2im(op)
+    }
+
+    fn resize(&mut self, op: &Resize<'_, GpuTensor>) -> Result<GpuTensor> {
+        self.upsample_resize(op)
     }
 
     fn layer_norm(&mut self, op: &LayerNorm<'_, GpuTensor>) -> Result<GpuTensor> {

@@ -5,34 +5,32 @@
 //! Embedding gather and pooling run on the host (a gather of `seq` rows, and a mean over them);
 //! everything in between is backend ops, read back once per forward.
 
-use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, Linear as LinearOp};
-use crate::models::blocks::{LayerNorm, Linear};
+use crate::backend::Backend;
+use crate::models::blocks::{LayerNorm, Mlp, Residual, SelfAttention};
 use crate::ensure;
 use crate::error::Result;
 use crate::playground::Model;
 use crate::text::{Encoding, Tokenizer};
 use crate::weights::bert::{BertConfig, BertWeights, LayerNormWeights, LinearWeights};
 
-fn linear<B: Backend>(b: &mut B, w: &LinearWeights, inp: usize, out: usize) -> Result<Linear<B::Tensor>> {
-    Linear::load(b, &w.weight, Some(&w.bias), inp, out)
+fn pair(w: &LinearWeights) -> (&[f32], &[f32]) {
+    (&w.weight, &w.bias)
 }
 
-fn layer_norm<B: Backend>(b: &mut B, w: &LayerNormWeights, eps: f32) -> Result<LayerNorm<B::Tensor>> {
+fn layer_norm<B: Backend>(b: &mut B, w: &LayerNormWeights, eps: f32) -> Result<LayerNorm<B>> {
     LayerNorm::load(b, &w.weight, &w.bias, eps)
 }
 
-struct BertLayer<T> {
-    /// attention.self.{query,key,value} fused: [hidden, 3·hidden]
-    qkv: Linear<T>,
-    /// attention.output.dense
-    attention_output: Linear<T>,
-    attention_norm: LayerNorm<T>,
-    /// intermediate.dense (GELU)
-    intermediate: Linear<T>,
-    /// output.dense
-    output: Linear<T>,
-    output_norm: LayerNorm<T>,
+/// encoder.layer.N, post-LN: `y = LN(x + attention(x))`, then `LN(y + mlp(y))`.
+struct BertLayer<B: Backend> {
+    /// attention.self.{query,key,value} fused, attention.output.dense
+    attention: SelfAttention<B>,
+    /// attention.output.LayerNorm
+    attention_norm: LayerNorm<B>,
+    /// intermediate.dense (GELU), output.dense
+    mlp: Mlp<B>,
+    /// output.LayerNorm
+    output_norm: LayerNorm<B>,
 }
 
 /// The result of one forward pass, on the host.
@@ -52,8 +50,8 @@ pub struct BertModel<B: Backend> {
     word: Vec<f32>,
     position: Vec<f32>,
     token_type: Vec<f32>,
-    embeddings_norm: LayerNorm<B::Tensor>,
-    layers: Vec<BertLayer<B::Tensor>>,
+    embeddings_norm: LayerNorm<B>,
+    layers: Vec<BertLayer<B>>,
 }
 
 impl<B: Backend> BertModel<B> {
@@ -65,11 +63,9 @@ impl<B: Backend> BertModel<B> {
             .iter()
             .map(|l| {
                 Ok(BertLayer {
-                    qkv: linear(b, &l.qkv, h, 3 * h)?,
-                    attention_output: linear(b, &l.attention_output, h, h)?,
+                    attention: SelfAttention::load(b, pair(&l.qkv), pair(&l.attention_output), h, c.heads)?,
                     attention_norm: layer_norm(b, &l.attention_norm, eps)?,
-                    intermediate: linear(b, &l.intermediate, h, c.intermediate)?,
-                    output: linear(b, &l.output, c.intermediate, h)?,
+                    mlp: Mlp::load(b, pair(&l.intermediate), pair(&l.output), h, c.intermediate)?,
                     output_norm: layer_norm(b, &l.output_norm, eps)?,
                 })
             })
@@ -105,20 +101,13 @@ impl<B: Backend> BertModel<B> {
         let x = b.upload(&x)?;
         let mut x = self.embeddings_norm.forward(b, &x, seq)?;
 
-        let dims = AttentionDims { heads: c.heads, seq_q: seq, seq_k: seq, head_dim: c.head_dim() };
-        let spec = AttentionSpec::default(); // scaled dot product, softmax, weights returned
         let mut maps = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
-            // [seq, 3·hidden]: q | k | v, heads side by side in each row.
-            let qkv = b.linear(&l.qkv.op(&x, seq))?;
-            let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
-            // Post-LN: LN(x + dense(context)), then LN(y + dense2(gelu(dense1(y)))).
-            let y = b.linear(&LinearOp { residual: Some(&x), ..l.attention_output.op(&att.output, seq) })?;
+            let (y, weights) = l.attention.forward(b, &x, seq, Residual { x: &x, scale: None })?; // [seq, hidden], [heads, seq, seq]
             let y = l.attention_norm.forward(b, &y, seq)?;
-            let inter = b.linear(&LinearOp { activation: Activation::Gelu, ..l.intermediate.op(&y, seq) })?;
-            let z = b.linear(&LinearOp { residual: Some(&y), ..l.output.op(&inter, seq) })?;
+            let z = l.mlp.forward(b, &y, seq, Residual { x: &y, scale: None })?;
             x = l.output_norm.forward(b, &z, seq)?;
-            maps.push(att.weights.ok_or_else(|| crate::invalid!("the backend returned no attention weights"))?);
+            maps.push(weights);
             b.checkpoint().await;
         }
 

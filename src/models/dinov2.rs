@@ -2,20 +2,17 @@
 //! decoder. The structs mirror HF `Dinov2Model` (embeddings → encoder.layer.N → layernorm); tensor
 //! names are listed in `src/bin/convert/vision.rs`.
 //!
-//! One forward = one backend computation and one `read`: the patch embedding, 12 pre-LN layers
-//! and the final LayerNorm run on the backend; the read returns every layer's attention and the
-//! final hidden states. The saliency decoder (transposed convolutions, which the backend seam
-//! does not offer) then runs on the CPU in Rust, on either backend.
+//! One forward = one backend computation and one `read`: the patch embedding, 12 pre-LN layers,
+//! the final LayerNorm and the saliency decoder run on the backend; the read returns every
+//! layer's attention, the final hidden states and the saliency map.
 
 use std::collections::HashMap;
 
-use crate::attention::{AttentionDims, AttentionSpec};
-use crate::backend::{Activation, AttentionArgs, Backend, Linear as LinearOp};
-use crate::models::blocks::{LayerNorm, Linear};
-use crate::cpu::CpuBackend;
+use crate::backend::{Backend, Col2Im, Linear as LinearOp, Resize};
+use crate::models::blocks::{LayerNorm, Linear, Mlp, Residual, SelfAttention};
 use crate::error::{Error, Result};
 use crate::playground::Model;
-use crate::vision::{self, resample, ModelInput};
+use crate::vision::{self, ModelInput};
 use crate::weights::dinov2::{DecoderWeights, Dinov2Config, Dinov2Weights};
 
 /// The input size the model was trained at; other images are resized so their longer side is this.
@@ -25,7 +22,7 @@ pub const IMAGE_SIZE: usize = 224;
 /// class token and position embeddings, which enter the same linear as its residual.
 struct Embeddings<B: Backend> {
     /// [3·P·P] → [D], no bias (the bias is folded into the residual)
-    patch: Linear<B::Tensor>,
+    patch: Linear<B>,
     /// host copies: the residual depends on the grid and is built once per grid size
     cls_token: Vec<f32>,
     position_embeddings: Vec<f32>,
@@ -37,16 +34,15 @@ struct Embeddings<B: Backend> {
 /// encoder.layer.N: pre-LN attention and MLP, each scaled per channel (layer scale) before its
 /// residual add.
 struct Layer<B: Backend> {
-    norm1: LayerNorm<B::Tensor>,
-    /// attention.attention.{query,key,value} fused: [D, 3·D]
-    qkv: Linear<B::Tensor>,
-    /// attention.output.dense
-    out: Linear<B::Tensor>,
+    norm1: LayerNorm<B>,
+    /// attention.attention.{query,key,value} fused: [D, 3·D]; attention.output.dense
+    attention: SelfAttention<B>,
+    /// layer_scale1.lambda1 [D]
     layer_scale1: B::Tensor,
-    norm2: LayerNorm<B::Tensor>,
+    norm2: LayerNorm<B>,
     /// mlp.fc1 (GELU), mlp.fc2
-    fc1: Linear<B::Tensor>,
-    fc2: Linear<B::Tensor>,
+    mlp: Mlp<B>,
+    /// layer_scale2.lambda1 [D]
     layer_scale2: B::Tensor,
 }
 
@@ -54,8 +50,27 @@ pub struct Dinov2<B: Backend> {
     pub config: Dinov2Config,
     embeddings: Embeddings<B>,
     layers: Vec<Layer<B>>,
-    layernorm: LayerNorm<B::Tensor>,
-    decoder: Option<DecoderWeights>,
+    layernorm: LayerNorm<B>,
+    decoder: Option<Decoder<B>>,
+}
+
+/// decoder: N × (upconvK: ConvTranspose 4×4 stride 2 pad 1 → bnK → ReLU) → final_conv (1×1) →
+/// bilinear resize to the input size → sigmoid.
+struct Decoder<B: Backend> {
+    upconvs: Vec<UpConv<B>>,
+    /// [C] → [1]
+    final_conv: Linear<B>,
+}
+
+/// A transposed convolution as one linear giving every (tap, channel) product of each input
+/// pixel, [Cin] → [16·Cout], then `col2im` adding them into place, with the BatchNorm (folded
+/// with the conv bias) and ReLU.
+struct UpConv<B: Backend> {
+    taps: Linear<B>,
+    channels: usize,
+    /// [Cout] each
+    scale: B::Tensor,
+    shift: B::Tensor,
 }
 
 /// What one forward returns.
@@ -92,18 +107,17 @@ impl<B: Backend> Dinov2<B> {
             .map(|l| {
                 Ok(Layer {
                     norm1: LayerNorm::load(b, &l.norm1.0, &l.norm1.1, eps)?,
-                    qkv: Linear::load(b, &l.qkv_weight, Some(&l.qkv_bias), d, 3 * d)?,
-                    out: Linear::load(b, &l.out_weight, Some(&l.out_bias), d, d)?,
+                    attention: SelfAttention::load(b, (&l.qkv_weight, &l.qkv_bias), (&l.out_weight, &l.out_bias), d, w.config.heads)?,
                     layer_scale1: b.upload(&l.layer_scale1)?,
                     norm2: LayerNorm::load(b, &l.norm2.0, &l.norm2.1, eps)?,
-                    fc1: Linear::load(b, &l.fc1_weight, Some(&l.fc1_bias), d, mlp)?,
-                    fc2: Linear::load(b, &l.fc2_weight, Some(&l.fc2_bias), mlp, d)?,
+                    mlp: Mlp::load(b, (&l.fc1_weight, &l.fc1_bias), (&l.fc2_weight, &l.fc2_bias), d, mlp)?,
                     layer_scale2: b.upload(&l.layer_scale2)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         let layernorm = LayerNorm::load(b, &w.layernorm.0, &w.layernorm.1, eps)?;
-        Ok(Dinov2 { config: w.config.clone(), embeddings, layers, layernorm, decoder: w.decoder.clone() })
+        let decoder = w.decoder.as_ref().map(|dec| Decoder::load(b, dec, d)).transpose()?;
+        Ok(Dinov2 { config: w.config.clone(), embeddings, layers, layernorm, decoder })
     }
 
     /// RGBA bytes → preprocessing → forward.
@@ -114,7 +128,7 @@ impl<B: Backend> Dinov2<B> {
 
     pub async fn forward(&mut self, b: &mut B, input: &ModelInput) -> Result<Dinov2Output> {
         let c = &self.config;
-        let (d, p) = (c.hidden, c.patch);
+        let p = c.patch;
         let (gw, gh) = (input.grid_w, input.grid_h);
         if input.width != gw * p || input.height != gh * p || input.pixels.len() != 3 * input.width * input.height {
             return Err(Error::Image(format!("model input of {}×{} is not a whole {p}-pixel patch grid", input.width, input.height)));
@@ -140,33 +154,29 @@ impl<B: Backend> Dinov2<B> {
         self.embeddings.prepare_residual(b, c, gw, gh)?;
         let mut x = b.linear(&LinearOp { residual: Some(&self.embeddings.residual[&(gw, gh)]), ..self.embeddings.patch.op(&cols, t) })?; // [T, D]
 
-        let spec = AttentionSpec::default(); // scaled dot, softmax, weights returned
-        let hd = d / c.heads;
-        let dims = AttentionDims { heads: c.heads, seq_q: t, seq_k: t, head_dim: hd };
         let mut maps = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
+            // Pre-LN: x = x + λ1 ⊙ attention(LN(x)), then x = x + λ2 ⊙ mlp(LN(x)).
             let h = l.norm1.forward(b, &x, t)?;
-            let qkv = b.linear(&l.qkv.op(&h, t))?; // [T, 3D]
-            let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
-            maps.push(att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?);
-            // x = x + λ1 ⊙ (attn · Wo + bo)
-            x = b.linear(&LinearOp { residual: Some(&x), residual_scale: Some(&l.layer_scale1), ..l.out.op(&att.output, t) })?;
-            let h = l.norm2.forward(b, &x, t)?;
-            let m = b.linear(&LinearOp { activation: Activation::Gelu, ..l.fc1.op(&h, t) })?; // [T, mlp]
-            // x = x + λ2 ⊙ (gelu(...) · W2 + b2)
-            x = b.linear(&LinearOp { residual: Some(&x), residual_scale: Some(&l.layer_scale2), ..l.fc2.op(&m, t) })?;
+            let (y, weights) = l.attention.forward(b, &h, t, Residual { x: &x, scale: Some(&l.layer_scale1) })?; // [T, D], [heads, T, T]
+            maps.push(weights);
+            let h = l.norm2.forward(b, &y, t)?;
+            x = l.mlp.forward(b, &h, t, Residual { x: &y, scale: Some(&l.layer_scale2) })?;
             b.checkpoint().await;
         }
-        let out = self.layernorm.forward(b, &x, t)?;
-
-        maps.push(out);
-        let mut read = b.read_owned(maps).await?;
-        let hidden = read.pop().unwrap_or_default();
-        let attention = read; // per layer [heads, T, T]
+        let out = self.layernorm.forward(b, &x, t)?; // [T, D]
         let saliency = match &self.decoder {
-            Some(dec) => Some(decode_saliency(dec, &hidden[d..], d, gw, gh, input.width, input.height).await?),
+            Some(dec) => Some(dec.forward(b, &out, gw, gh, input.width, input.height).await?),
             None => None,
         };
+
+        let layers = maps.len();
+        maps.push(out);
+        maps.extend(saliency);
+        let mut read = b.read_owned(maps).await?;
+        let saliency = read.drain(layers + 1..).next();
+        let hidden = read.pop().unwrap_or_default();
+        let attention = read; // per layer [heads, T, T]
         Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, attention, hidden, saliency, width: input.width, height: input.height })
     }
 }
@@ -188,42 +198,32 @@ impl<B: Backend> Embeddings<B> {
     }
 }
 
-/// The saliency decoder on the CPU: patch tokens [gh·gw, D] → 3 × (ConvTranspose 4×4 s2 p1 →
-/// BatchNorm → ReLU) → 1×1 conv → bilinear resize to width × height → sigmoid.
-/// Each transposed conv is one matmul giving every (tap, channel) product, then a scatter-add.
-async fn decode_saliency(dec: &DecoderWeights, patches: &[f32], d: usize, gw: usize, gh: usize, width: usize, height: usize) -> Result<Vec<f32>> {
-    let mut cpu = CpuBackend::new();
-    let (mut x, mut w, mut h, mut cin) = (cpu.upload(patches)?, gw, gh, d); // [h, w, cin]
-    for up in &dec.upconvs {
-        cpu.checkpoint().await;
-        let cout = up.scale.len();
-        let taps = cpu.linear(&LinearOp::new(&x, w * h, &up.weight, cin, 16 * cout, None))?; // [h·w, 16·cout]
-        let (ow, oh) = (2 * w, 2 * h);
-        let mut y = vec![0.0f32; oh * ow * cout]; // [oh, ow, cout]
-        for iy in 0..h {
-            for ix in 0..w {
-                let src = &taps[(iy * w + ix) * 16 * cout..][..16 * cout];
-                for ky in 0..4 {
-                    // out = 2·in − pad + k, with pad 1
-                    let Some(oy) = (2 * iy + ky).checked_sub(1).filter(|&v| v < oh) else { continue };
-                    for kx in 0..4 {
-                        let Some(ox) = (2 * ix + kx).checked_sub(1).filter(|&v| v < ow) else { continue };
-                        let dst = &mut y[(oy * ow + ox) * cout..][..cout];
-                        dst.iter_mut().zip(&src[(ky * 4 + kx) * cout..][..cout]).for_each(|(o, v)| *o += v);
-                    }
-                }
-            }
+impl<B: Backend> Decoder<B> {
+    fn load(b: &mut B, w: &DecoderWeights, hidden: usize) -> Result<Decoder<B>> {
+        let mut cin = hidden;
+        let mut upconvs = Vec::with_capacity(w.upconvs.len());
+        for up in &w.upconvs {
+            let cout = up.scale.len();
+            upconvs.push(UpConv { taps: Linear::load(b, &up.weight, None, cin, 16 * cout)?, channels: cout, scale: b.upload(&up.scale)?, shift: b.upload(&up.shift)? });
+            cin = cout;
         }
-        for px in y.chunks_exact_mut(cout) {
-            for ((v, s), t) in px.iter_mut().zip(&up.scale).zip(&up.shift) {
-                *v = (*v * s + t).max(0.0);
-            }
-        }
-        (x, w, h, cin) = (y, ow, oh, cout);
+        Ok(Decoder { upconvs, final_conv: Linear::load(b, &w.final_weight, Some(&[w.final_bias]), cin, 1)? })
     }
-    let logits: Vec<f32> = x.chunks_exact(cin).map(|px| px.iter().zip(&dec.final_weight).map(|(a, b)| a * b).sum::<f32>() + dec.final_bias).collect();
-    let full = resample::bilinear_planes(&logits, 1, w, h, width, height);
-    Ok(full.into_iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect())
+
+    /// `hidden` [1 + gh·gw, D] (row 0, the class token, is left out) → saliency [height, width] in (0, 1).
+    async fn forward(&self, b: &mut B, hidden: &B::Tensor, gw: usize, gh: usize, width: usize, height: usize) -> Result<B::Tensor> {
+        let (mut w, mut h, mut skip) = (gw, gh, 1);
+        let mut x: Option<B::Tensor> = None; // [h, w, C] after the first upconv
+        for up in &self.upconvs {
+            b.checkpoint().await;
+            let taps = b.linear(&up.taps.op(x.as_ref().unwrap_or(hidden), skip + w * h))?; // [skip + h·w, 16·C]
+            let col2im = Col2Im { taps: &taps, skip, width: w, height: h, channels: up.channels, scale: &up.scale, shift: &up.shift };
+            x = Some(b.col2im(&col2im)?); // [2h, 2w, C]
+            (w, h, skip) = (2 * w, 2 * h, 0);
+        }
+        let logits = b.linear(&self.final_conv.op(x.as_ref().unwrap_or(hidden), skip + w * h))?; // [h, w]
+        b.resize(&Resize { x: &logits, planes: 1, width: w, height: h, out_width: width, out_height: height, sigmoid: true })
+    }
 }
 
 /// An RGBA image of any size, as the page has it (`ImageData`).

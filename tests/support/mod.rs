@@ -1,6 +1,8 @@
 //! Shared by the native test binaries (each declares `mod support;`).
 #![allow(dead_code)]
 
+pub mod counting;
+
 use attention_playground::gpu::GpuBackend;
 use attention_playground::weights::bert::{BertConfig, BertWeights, EmbeddingWeights, LayerNormWeights, LayerWeights, LinearWeights};
 use attention_playground::weights::dinov2::{DecoderConfig, Dinov2Config};

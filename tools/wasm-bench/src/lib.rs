@@ -1,6 +1,6 @@
 //! wasm exports for `run.mjs`: build the operands once, then time `run` from JavaScript.
 
-use attention_playground::backend::{Activation, LayerNorm, Linear, WeightLayout};
+use attention_playground::backend::{Activation, LayerNorm, Linear, Weight};
 use attention_playground::cpu::dense;
 use wasm_bindgen::prelude::*;
 
@@ -31,14 +31,14 @@ impl DenseBench {
             n,
             gelu,
             x: random(rows * k, 1, 1.0),
-            packed: dense::pack_weight(&w, k, n),
+            packed: dense::PackedWeight::new(&w, k, n).expect("a k × n weight"),
             w,
             b: random(n, 3, 0.1),
             gamma: random(k, 4, 1.0),
         }
     }
 
-    fn op(&self) -> Linear<'_, Vec<f32>> {
+    fn op(&self) -> Linear<'_, Vec<f32>, dense::PackedWeight> {
         let mut op = Linear::new(&self.x, self.rows, &self.w, self.k, self.n, Some(&self.b));
         if self.gelu {
             op.activation = Activation::Gelu;
@@ -52,8 +52,8 @@ impl DenseBench {
     }
 
     /// The same product on the weights packed at load time (the models' path).
-    fn packed_op(&self) -> Linear<'_, Vec<f32>> {
-        Linear { w: &self.packed, w_layout: WeightLayout::Packed, ..self.op() }
+    fn packed_op(&self) -> Linear<'_, Vec<f32>, dense::PackedWeight> {
+        Linear { w: Weight::Uploaded(&self.packed), ..self.op() }
     }
 
     /// The fast kernel on packed weights.
