@@ -107,7 +107,7 @@ fuzz-attention: setup
 fuzz-inputs: setup
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_weights
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test tokenizer_parity fuzz_
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --bin convert fuzz_onnx
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --lib fuzz_onnx
 # The memory soak: 10,000 attention and 1,000 runText calls per backend, wasm memory and JS heap
 # before and after (SOAK_ATTENTION, SOAK_TEXT, SOAK_TEXT_WEBGPU change the counts).
 soak: build

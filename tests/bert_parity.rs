@@ -9,9 +9,8 @@
 //! says so and skips outside CI when it is absent).
 
 use attention_playground::cpu::CpuBackend;
-use attention_playground::models::bert::BertModel;
+use attention_playground::models::bert::{BertModel, BertWeights};
 use attention_playground::text::Tokenizer;
-use attention_playground::weights::bert::BertWeights;
 use attention_playground::weights::WeightFile;
 use attention_playground::Backend;
 mod support;

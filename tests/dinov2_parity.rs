@@ -7,8 +7,7 @@
 //! Tolerances (the issue's): attention max |Δ| ≤ 5e-3 and mean |Δ| ≤ 5e-4; saliency the same.
 
 use attention_playground::cpu::CpuBackend;
-use attention_playground::models::dinov2::Dinov2;
-use attention_playground::weights::dinov2::{synthetic, Dinov2Config, Dinov2Weights};
+use attention_playground::models::dinov2::{Dinov2, Dinov2Config, Dinov2Weights, synthetic};
 use attention_playground::{Backend, Error};
 use safetensors::SafeTensors;
 mod support;

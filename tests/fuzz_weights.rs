@@ -5,11 +5,11 @@
 //! file's header is edited too. `PROPTEST_CASES` sets the number of cases (default 256 per
 //! property; `make fuzz-inputs` runs many more).
 //!
-//! The ONNX parser of the vision converter (`src/bin/convert/onnx.rs`) lives in the binary, not
-//! the library, so it is not reachable from here; what the page loads is our web format.
+//! The ONNX reader and the DINOv2 conversion (`src/weights/onnx.rs`, `dinov2_onnx.rs`) are
+//! fuzzed beside them (`cargo test --lib fuzz_onnx`); what the page loads is our web format.
 
-use attention_playground::weights::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
-use attention_playground::weights::bert::BertWeights;
+use attention_playground::models::dinov2::{synthetic, DecoderConfig, Dinov2Config, Dinov2Weights};
+use attention_playground::models::bert::BertWeights;
 use attention_playground::weights::{StoreAs, WeightFile};
 use attention_playground::Error;
 use proptest::prelude::*;

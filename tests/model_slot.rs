@@ -3,11 +3,9 @@
 //! uploaded again to the CPU when the GPU device is lost mid-session (the rerun gives the CPU's
 //! numbers). Small random models (no download); GPU = CPU within 1e-5.
 
-use attention_playground::models::bert::MiniLm;
-use attention_playground::models::dinov2::Image;
+use attention_playground::models::bert::{BertWeights, MiniLm};
+use attention_playground::models::dinov2::{Dinov2Weights, Image, synthetic};
 use attention_playground::playground::{BackendChoice, Engine, Model, ModelSlot, Session};
-use attention_playground::weights::bert::BertWeights;
-use attention_playground::weights::dinov2::{synthetic, Dinov2Weights};
 use attention_playground::weights::StoreAs;
 use attention_playground::BackendKind;
 mod support;

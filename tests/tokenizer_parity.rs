@@ -7,7 +7,7 @@
 //! Needs `make build` (it converts the model and unpacks `tokenizer.json` under `.cache/`).
 
 use attention_playground::text::{Encoding, Tokenizer};
-use attention_playground::weights::bert::BertWeights;
+use attention_playground::models::bert::BertWeights;
 use tokenizers::{PaddingParams, TruncationParams, TruncationStrategy};
 mod support;
 

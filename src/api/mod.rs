@@ -27,7 +27,7 @@ use crate::backend::BackendKind;
 use crate::error::Result;
 use crate::models::bert::MiniLm;
 use crate::playground::{Engine, ModelSlot, Session};
-use crate::weights::dinov2::Dinov2Weights;
+use crate::models::dinov2::Dinov2Weights;
 
 pub(crate) use attention::{joined_f32, js_field};
 pub(crate) use settle::{js_error, rejected};

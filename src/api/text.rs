@@ -8,9 +8,8 @@ use wasm_bindgen::prelude::*;
 use super::fetch::fetch_bytes;
 use super::{joined_f32, js_field, parse, Playground};
 use crate::error::Error;
-use crate::models::bert::MiniLm;
+use crate::models::bert::{BertWeights, MiniLm};
 use crate::playground::ModelSlot;
-use crate::weights::bert::BertWeights;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TEXT: &str = r#"

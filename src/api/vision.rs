@@ -8,9 +8,8 @@ use wasm_bindgen::prelude::*;
 use super::fetch::fetch_bytes;
 use super::{joined_f32, js_field, parse, Playground};
 use crate::error::Error;
-use crate::models::dinov2::Image;
+use crate::models::dinov2::{Dinov2Weights, Image};
 use crate::playground::ModelSlot;
-use crate::weights::dinov2::Dinov2Weights;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_VISION: &str = r#"

@@ -16,8 +16,7 @@ use attention_playground::attention::rollout::RolloutArgs;
 use attention_playground::backend::{Activation, AttentionArgs, AttentionOutput, BackendKind, Col2Im, LayerNorm, Linear, Resize};
 use attention_playground::cpu::CpuBackend;
 use attention_playground::gpu::GpuBackend;
-use attention_playground::models::bert::BertModel;
-use attention_playground::weights::bert::BertWeights;
+use attention_playground::models::bert::{BertModel, BertWeights};
 use attention_playground::{Backend, Result};
 
 const SIZES: [usize; 3] = [17, 128, 512];

@@ -1,7 +1,11 @@
-//! Weight files: the web format the page loads, and converters from the source checkpoints.
+//! Weight files: the web format the page loads (`format.rs`), its f16 narrowing, and the ONNX
+//! reader the DINOv2 conversion uses. Each model's tensors by name are in its file in `src/models/`.
 
-pub mod bert;
-pub mod dinov2;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod dinov2_onnx;
 pub mod format;
+pub mod narrow;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod onnx;
 
 pub use format::{StoreAs, WeightFile, WeightWriter, FORMAT};

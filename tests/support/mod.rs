@@ -4,8 +4,8 @@
 pub mod counting;
 
 use attention_playground::gpu::GpuBackend;
-use attention_playground::weights::bert::{BertConfig, BertWeights, EmbeddingWeights, LayerNormWeights, LayerWeights, LinearWeights};
-use attention_playground::weights::dinov2::{DecoderConfig, Dinov2Config};
+use attention_playground::models::bert::{BertConfig, BertWeights, EmbeddingWeights, LayerNormWeights, LayerWeights, LinearWeights};
+use attention_playground::models::dinov2::{DecoderConfig, Dinov2Config};
 use attention_playground::weights::StoreAs;
 
 /// The native GPU backend, or `None` after a loud message where no Vulkan adapter exists

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use attention_playground::weights::bert::BertWeights;
-use attention_playground::weights::StoreAs;
+use attention_playground::models::bert::BertWeights;
+use attention_playground::weights::{narrow, StoreAs};
 
 const USAGE: &str = "usage: convert text <model folder> <out.safetensors> [--manifest FILE] [--f16 | --f16-embeddings]";
 
@@ -32,7 +32,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let weights = BertWeights::from_hf(read("model.safetensors")?, &text("config.json")?, &text("vocab.txt")?).map_err(|e| e.to_string())?;
     let mut bytes = weights.to_web(store).map_err(|e| e.to_string())?;
     if f16_embeddings && matches!(store, StoreAs::F32) {
-        bytes = super::narrow::to_f16(&bytes, &["embeddings.word_embeddings.weight"])?;
+        bytes = narrow::to_f16(&bytes, &["embeddings.word_embeddings.weight"])?;
     }
     if let Some(parent) = Path::new(out).parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;

@@ -31,7 +31,7 @@ pub fn to_f16(file: &[u8], names: &[&str]) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
-    use attention_playground::weights::{StoreAs, WeightFile, WeightWriter};
+    use crate::weights::{StoreAs, WeightFile, WeightWriter};
     use safetensors::{Dtype, SafeTensors};
 
     #[test]
