@@ -15,7 +15,7 @@ pub struct DenseBench {
     x: Vec<f32>,
     w: Vec<f32>,
     /// `w` packed once, as the models hold their weights on the CPU.
-    packed: Vec<f32>,
+    packed: dense::PackedWeight,
     b: Vec<f32>,
     gamma: Vec<f32>,
 }
