@@ -18,6 +18,7 @@ import { headView } from './text-head.js';
 import { modelView } from './text-model.js';
 import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
+import { textSteps } from './text-steps.js';
 
 const DEBOUNCE_MS = 150;
 const MODEL = 'all-MiniLM-L6-v2';
@@ -64,12 +65,14 @@ export async function mount(section, app) {
   const modelRoot = el('div', { id: 'text-modelview' });
   const entropyRoot = el('div', { id: 'text-entropy' });
   const rolloutRoot = el('div', { id: 'text-rollout' });
+  const stepsRoot = el('div', { id: 'text-steps' });
   const panels = {
     'text-head': panel('text-head', 'Head view', headRoot, 'Queries left, keys right; one colour per head. Hover a token to focus its lines.'),
     'text-matrix': panel('text-matrix', 'Matrix', matrixRoot),
     'text-model': panel('text-model', 'Model view', modelRoot, 'All layers × heads. Click a map to open it.'),
     'text-entropy': panel('text-entropy', 'Entropy', entropyRoot),
     'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot),
+    'text-steps': panel('text-steps', 'Step by step', stepsRoot),
   };
   section.append(el('div', { className: 'text-view' }, intro, load, input, pair, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
@@ -80,6 +83,7 @@ export async function mount(section, app) {
   const entropy = entropyView(entropyRoot, pick);
   const rollout = rolloutView(rolloutRoot, pg, changed);
   rollout.set(initial);
+  const stepsPanel = textSteps(stepsRoot, app, () => ({ text: input.value, pair: pair.value.trim() ? pair.value : undefined }));
   const headList = (v) => String(v).split(',').filter((x) => /^\d+$/.test(x)).map((x) => Number(x) - 1).filter((h) => h >= 0);
   if (initial.heads !== undefined) head.setHeads(headList(initial.heads));
 
@@ -153,6 +157,8 @@ export async function mount(section, app) {
     headPick.value = String(state.head);
     state.shown = visible(r.tokens, hide.checked);
     render(true);
+    stepsPanel.sync(r.layers, r.heads, state.layer, state.head);
+    stepsPanel.changed();
     if (first && state.head !== 'mean' && initial.heads === undefined) head.showHeads(state.head);
     app.status(ms, 'per forward');
     info.textContent = `${r.tokens.length} tokens · ${ms.toFixed(1)} ms per forward on ${pg.backend}`;
