@@ -5,6 +5,7 @@ import { tokenize, embed } from '../embedding.js';
 import { el, latest } from '../util.js';
 import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
+import { attentionSteps } from './attention-steps.js';
 
 const DIM = 32;
 const MAX_TOKENS = 256;
@@ -25,7 +26,8 @@ export async function mount(section, app) {
   const map = el('div', { id: 'heatmap' });
   const figure = el('div', { className: 'view-part' }, map);
   figure.dataset.part = 'attention-matrix';
-  section.append(intro, text, ctl, err, figure);
+  const steps = attentionSteps(app);
+  section.append(intro, text, ctl, err, figure, steps.root);
 
   const hm = heatmap(map);
   const changed = () => app.changed?.();
@@ -48,6 +50,7 @@ export async function mount(section, app) {
         const ms = performance.now() - t0;
         backend = r.backend;
         hm.draw(r.weights, tokens, tokens);
+        steps.show(tokens, { q, k, v }, opts.get(), r.weights, DIM);
         app.status(ms);
         err.textContent = truncated ? `Only the first ${MAX_TOKENS} words are shown.` : '';
       }

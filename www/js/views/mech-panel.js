@@ -7,6 +7,7 @@ import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
 import { card, select, slider, checkbox, figure, randoms, fmt } from './mech-common.js';
 import { plotCanvas, bars } from './mech-plot.js';
+import { attentionSteps } from './attention-steps.js';
 
 const DIM = 32, HIDDEN = 8;
 
@@ -40,6 +41,8 @@ export function panel(parent, app, Playground) {
   const entPlot = plotCanvas(entFig.body, 110);
   const covFig = figure(side, 'coverage per column (column sums)');
   const covPlot = plotCanvas(covFig.body, 110);
+  const steps = attentionSteps(app, 'mech-steps');
+  c.body.after(steps.root);
   const additive = { hidden: HIDDEN, wq: randoms(HIDDEN * DIM, 41), wk: randoms(HIDDEN * DIM, 42), v: randoms(HIDDEN, 43) };
 
   c.base = base;
@@ -70,6 +73,8 @@ export function panel(parent, app, Playground) {
     mapFig.caption.textContent = r.weights ? `weights (${r.backend})` : `no weights: returnWeights false runs the fused kernel (${r.backend})`;
     mapFig.body.hidden = !r.weights;
     if (r.weights) hm.draw(r.weights, tokens, tokens);
+    const off = [pos !== 'none' && pos !== 'sinusoidal' && `positions ${pos}`, p > 0 && 'dropout', !r.weights && 'no returned weights'].filter(Boolean);
+    if (r.weights) steps.show(tokens, { q, k, v }, opts, r.weights, DIM, off.length ? `The step by step does not model ${off.join(', ')}: turn ${off.length > 1 ? 'them' : 'it'} off to follow this map.` : null);
     entFig.body.parentElement.hidden = covFig.body.parentElement.hidden = !r.entropy;
     if (r.entropy) {
       bars(entPlot, Array.from(r.entropy), [], { yMax: Math.log(n) });

@@ -52,7 +52,7 @@ export function textSteps(root, app, input) {
       returnedNote: `The model’s own attention row (layer ${layer + 1}, head ${head + 1}, query “${r.tokens[query]}”)`,
       outNote: `o is this head’s ${d}-number output for the query; with the other heads’ outputs it goes through the output projection, the residual and LayerNorm.`,
     });
-    drawNeuron(neuronRoot, r.tokens, s, Number(document.getElementById('steps-key')?.value ?? query));
+    drawNeuron(neuronRoot, r.tokens, s, Number(stepsRoot.querySelector('select[name="key"]')?.value ?? query));
     root.dataset.view = `${layer},${head},${query}`;
   }
 
@@ -80,7 +80,7 @@ export function textSteps(root, app, input) {
   details.addEventListener('toggle', () => details.open && runner.edited(0));
   layerPick.onchange = headPick.onchange = () => runner.edited(0);
   queryPick.onchange = () => result && draw();
-  stepsRoot.addEventListener('change', (e) => e.target.id === 'steps-key' && result && draw());
+  stepsRoot.addEventListener('change', (e) => e.target.name === 'key' && result && draw());
 
   return {
     /** The model's shape (layers, heads) and the main view's choice, once a result is there. */
