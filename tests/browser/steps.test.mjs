@@ -172,6 +172,17 @@ export default {
     assert.match(await page.locator('#attention-steps > p[role="status"]').textContent(), /softmax/);
   },
 
+  async 'Mechanisms panel: the same stages for its sentence, and they step aside for options they do not model'({ open, assert }) {
+    const page = await open('index.html?view=mechanisms');
+    await page.waitForSelector('#mech-steps');
+    await page.locator('#mech-steps summary').click();
+    await page.waitForFunction(() => document.querySelector('#mech-steps .steps-check'));
+    assert.ok(Number(await page.locator('#mech-steps .steps-check').getAttribute('data-max-diff')) <= 1e-6);
+    await page.locator('.mech-panel select[name="positions"]').selectOption('alibi');
+    await page.waitForFunction(() => document.getElementById('mech-steps-stages').hidden);
+    assert.match(await page.locator('#mech-steps > p[role="status"]').textContent(), /positions alibi/);
+  },
+
   async 'steps views on a 390 px phone: nothing overflows them, targets are 44 px'({ open, assert }) {
     const check = (page, root) => page.evaluate((root) => {
       const box = document.querySelector(root);
