@@ -70,11 +70,10 @@ export function cellNav(target, { label, size, describe, onMove = () => {}, onPi
     /** After a redraw: the label (sizes) and the focused cell's text follow the new map. */
     refresh() {
       setLabel();
-      if (cell && document.activeElement === target) move(cell.r, cell.c);
-      else if (cell) {
-        const [rows, cols] = size();
-        if (cell.r < rows && cell.c < cols) out.textContent = describe(cell.r, cell.c);
-      }
+      const [rows, cols] = size();
+      if (!cell) return;
+      if (cell.r >= rows || cell.c >= cols) cell = null;
+      else out.textContent = describe(cell.r, cell.c); // (not onMove: a view may redraw there)
     },
     get cell() { return cell; },
   };

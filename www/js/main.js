@@ -103,6 +103,7 @@ async function boot() {
     }
     await mounted.get(id);
     window.playground.view = await mounted.get(id);
+    window.playground.viewId = id;
     await remember(id);
   }
   for (const v of TABS) {

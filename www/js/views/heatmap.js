@@ -55,12 +55,14 @@ export function heatmap(root, opts = {}) {
     describe,
     out,
     onMove(cell) {
-      cursor.hidden = !cell || !state;
-      if (!cell || !state) return;
-      Object.assign(cursor.style, { left: `${cell.c * state.cell}px`, top: `${cell.r * state.cell}px`, width: `${state.cell}px`, height: `${state.cell}px` });
-      cursor.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+      place(cell);
+      if (cell) cursor.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
     },
   });
+  function place(cell) {
+    cursor.hidden = !cell || !state;
+    if (!cursor.hidden) Object.assign(cursor.style, { left: `${cell.c * state.cell}px`, top: `${cell.r * state.cell}px`, width: `${state.cell}px`, height: `${state.cell}px` });
+  }
 
   function labels(el, names, cell, vertical) {
     const every = Math.ceil(LABEL_PX / cell);
@@ -123,6 +125,7 @@ export function heatmap(root, opts = {}) {
       root.dataset.tokens = String(nr);
       state = { weights, nc, cell, rowLabels, colLabels };
       nav.refresh();
+      place(canvas.getRootNode().activeElement === canvas ? nav.cell : null);
     },
     png: () => canvasPNG(canvas),
     /** One <rect class="cell"> per cell, the labels as <text>. */

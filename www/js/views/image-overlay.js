@@ -46,7 +46,33 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
   const attBar = colourBar(), salBar = colourBar();
   salBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: evenTicks(0, 1), label: 'saliency' });
   const attFigure = el('figure', {}, el('div', { className: 'image-overlay-box' }, canvas, cursor), out, attBar.root, attCaption);
-  const salFigure = el('figure', {}, saliency, salBar.root, salCaption);
+  const salCursor = el('div', { className: 'image-cursor', hidden: true });
+  const salOut = readout();
+  const salFigure = el('figure', {}, el('div', { className: 'image-overlay-box' }, saliency, salCursor), salOut, salBar.root, salCaption);
+  /** Mean saliency over patch (c, r) of the grid (the decoder's output is per pixel). */
+  const salMean = (r, c) => {
+    const { width: w, height: h, gridW, gridH, saliency: sal } = state.result;
+    const x0 = Math.floor((c * w) / gridW), x1 = Math.floor(((c + 1) * w) / gridW), y0 = Math.floor((r * h) / gridH), y1 = Math.floor(((r + 1) * h) / gridH);
+    let s = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s += sal[y * w + x];
+    return s / Math.max(1, (x1 - x0) * (y1 - y0));
+  };
+  const salNav = cellNav(saliency, {
+    label: 'saliency per image patch',
+    size: () => (state?.result?.saliency ? [state.result.gridH, state.result.gridW] : [0, 0]),
+    describe: (r, c) => `patch (${c + 1}, ${r + 1}): mean saliency ${salMean(r, c).toFixed(3)}`,
+    out: salOut,
+    onMove(cell) {
+      salCursor.hidden = !cell || !state?.result;
+      if (salCursor.hidden) return;
+      const { gridW, gridH } = state.result;
+      Object.assign(salCursor.style, { left: `${(100 * cell.c) / gridW}%`, top: `${(100 * cell.r) / gridH}%`, width: `${100 / gridW}%`, height: `${100 / gridH}%` });
+    },
+  });
+  saliency.onmousemove = (e) => {
+    const r = state?.result;
+    if (r?.saliency) salNav.show(Math.floor(e.offsetY / saliency.clientHeight * r.gridH), Math.floor(e.offsetX / saliency.clientWidth * r.gridW));
+  };
   const patchName = (p) => (p === 0 ? 'class token' : `patch (${(p - 1) % state.result.gridW + 1}, ${Math.floor((p - 1) / state.result.gridW) + 1})`);
   const nav = cellNav(canvas, {
     label: 'attention over the image patches',
@@ -125,11 +151,12 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
     shown = { map, layer: l, head: h, query, source: source.value, fusion: fusion.value, colormap: colormap.value, alpha: Number(opacity.value) };
     if (query > 0) markPatch(canvas, (query - 1) % r.gridW, Math.floor((query - 1) / r.gridW), r.gridW, r.gridH);
     nav.refresh();
+    salNav.refresh();
     queryLabel.textContent = query === 0 ? '' : `query: ${who}`;
     fusion.disabled = source.value !== 'rollout';
     head.disabled = source.value === 'rollout';
 
-    saliency.hidden = salCaption.hidden = !r.saliency;
+    saliency.hidden = salCaption.hidden = salBar.root.hidden = salOut.hidden = !r.saliency;
     if (r.saliency) {
       saliency.width = canvas.width;
       saliency.height = canvas.height;
