@@ -19,6 +19,7 @@ export async function mount(section, app) {
   });
   intro.dataset.part = 'intro';
   const text = el('textarea', { id: 'text', name: 'text', rows: 2, value: app.initial?.text ?? DEFAULT_TEXT });
+  text.dataset.part = 'controls text';
   const textLabel = el('label', { className: 'field' }, el('span', { textContent: 'Sentence' }), text);
   textLabel.dataset.part = 'controls text';
   const terms = glossary(['token', 'query', 'softmax', 'temperature', 'mask'], 'What do these words mean?', 'intro glossary');

@@ -44,9 +44,10 @@ export async function mount(section, app) {
   const progress = el('progress', { id: 'text-progress' });
   const loadText = el('span', { textContent: 'loading the text model…' });
   const load = el('div', { className: 'text-load', role: 'status' }, progress, ' ', loadText);
-  const input = el('textarea', { id: 'text-input', name: 'text', rows: 2, value: initial.text ?? DEFAULT_TEXT });
+  // The part names go on the box too, so a style or a test that looks at the box sees it hidden.
+  const input = part(el('textarea', { id: 'text-input', name: 'text', rows: 2, value: initial.text ?? DEFAULT_TEXT }), 'controls text');
   const inputLabel = part(el('label', { className: 'field' }, el('span', { textContent: 'Sentence' }), input), 'controls text');
-  const pair = el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'makes a sentence pair, [SEP] between them' });
+  const pair = part(el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'makes a sentence pair, [SEP] between them' }), 'controls pair');
   const pairLabel = part(el('label', { className: 'field' }, el('span', { textContent: 'Second sentence (optional)' }), pair), 'controls pair');
   const terms = glossary(['token', 'cls', 'sep', 'heads', 'layer', 'query', 'entropy', 'rollout', 'residual'], 'What do these words mean?', 'intro glossary');
   const layerPick = el('select', { id: 'text-layer', name: 'layer' });
