@@ -80,15 +80,15 @@ export default {
     });
   },
 
-  async 'axe-core: no WCAG 2.x A/AA violations on any tab (laptop and phone)'({ open, assert }) {
-    for (const context of [{ viewport: { width: 1366, height: 768 } }, PHONE]) {
+  async 'axe-core: no WCAG 2.x A/AA violations on any tab (laptop, phone, dark)'({ open, assert }) {
+    for (const context of [{ viewport: { width: 1366, height: 768 } }, PHONE, { viewport: { width: 1366, height: 768 }, colorScheme: 'dark' }]) {
       const page = await open('index.html', context);
       const found = [];
       await eachTab(page, async (id) => {
         await page.$$eval('details', (ds) => ds.forEach((d) => (d.open = true))); // check what they hold too
         await page.addScriptTag({ content: AXE });
         const violations = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }).then((r) => r.violations), WCAG_AA);
-        for (const v of violations) found.push(`[${context.viewport.width} px, ${id}] ${v.id}: ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
+        for (const v of violations) found.push(`[${context.viewport.width} px${context.colorScheme ? `, ${context.colorScheme}` : ''}, ${id}] ${v.id}: ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
         await page.$$eval('details', (ds) => ds.forEach((d) => (d.open = false)));
       });
       assert.deepEqual(found, []);
