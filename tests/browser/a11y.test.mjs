@@ -114,6 +114,30 @@ export default {
     assert.deepEqual(problems, []);
   },
 
+  async 'phone: a long input keeps the matrix labels readable (no two shown labels overlap)'({ open, assert }) {
+    const page = await open('index.html', PHONE);
+    await page.waitForFunction(() => document.getElementById('heatmap')?.dataset.tokens === '11');
+    const words = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
+    await page.fill('#text', words);
+    await page.waitForFunction(() => document.getElementById('heatmap').dataset.tokens === '60');
+    const clashes = await page.evaluate(() => ['rows', 'cols'].flatMap((axis) => {
+      const shown = [...document.querySelectorAll(`#heatmap .${axis} span`)].filter((s) => getComputedStyle(s).visibility !== 'hidden');
+      const boxes = shown.map((s) => {
+        // The text's own box (a range), not the span's cell-sized one.
+        const r = document.createRange();
+        r.selectNodeContents(s);
+        return r.getBoundingClientRect();
+      });
+      return boxes.slice(1).flatMap((b, i) => {
+        const a = boxes[i];
+        const overlap = axis === 'rows' ? b.top < a.bottom - 0.5 : b.left < a.right - 0.5;
+        return overlap ? [`${axis}: ${shown[i].textContent} / ${shown[i + 1].textContent}`] : [];
+      }).concat(shown.length < 5 ? [`${axis}: only ${shown.length} labels shown`] : []);
+    }));
+    assert.deepEqual(clashes, []);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390));
+  },
+
   async 'keyboard: the tab list is an ARIA tablist; arrows and Home/End move and open tabs'({ open, assert }) {
     const page = await open('index.html');
     await page.waitForFunction(() => window.playground?.viewId === 'attention');

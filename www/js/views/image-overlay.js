@@ -145,7 +145,7 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
       drawMap(canvas, map, r.gridW, r.gridH, { colormap: colormap.value, alpha: Number(opacity.value) });
       let lo = Infinity, hi = -Infinity;
       for (const x of map) (lo = Math.min(lo, x)), (hi = Math.max(hi, x));
-      attBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: evenTicks(lo, hi, 4), label: 'attention weight (this map’s lowest to highest)' });
+      attBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: [0, 0.5, 1].map((t) => [t, String(Number((lo + t * (hi - lo)).toPrecision(2)))]), label: 'attention weight (this map’s lowest to highest)' });
     }
     salBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: evenTicks(0, 1), label: 'saliency' });
     shown = { map, layer: l, head: h, query, source: source.value, fusion: fusion.value, colormap: colormap.value, alpha: Number(opacity.value) };

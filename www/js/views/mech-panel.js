@@ -13,7 +13,7 @@ const DIM = 32, HIDDEN = 8;
 
 export function panel(parent, app, Playground) {
   const c = card(parent, 'panel', 'Every control',
-    'One head over the sentence. Additive scores use random W_q, W_k, v (hidden 8); "sinusoidal" adds Playground.sinusoidal(n, d) to q and k; the relative bias is −strength·|i − j|.');
+    'One head over the sentence. In the map, row = the word that attends, column = the word it attends to; each row sums to 1. Try: sparsemax (exact zeros), a causal mask, or ALiBi positions (nearby words win). Additive scores use random W_q, W_k, v (hidden 8); "sinusoidal" adds Playground.sinusoidal(n, d) to q and k; the relative bias is −strength·|i − j|.');
   c.root.classList.add('mech-panel');
   const text = document.createElement('textarea');
   text.name = 'panel-text';
