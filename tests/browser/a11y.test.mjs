@@ -17,6 +17,9 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.mi
 const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
 const MIN_TARGET = 44;
+// Tests that visit every tab run the page on the CPU in both browsers: what they check does not
+// depend on the backend, and a DINOv2 forward on SwiftShader takes minutes.
+const EVERY_TAB = 'index.html?backend=cpu';
 const MIN_DELTA_E = 12; // CIEDE2000, between any two head colours, each vision
 const INTERACTIVE = 'button, a[href], input, select, textarea, summary, [tabindex], [role="button"], [role="tab"]';
 
@@ -82,7 +85,7 @@ export default {
 
   async 'axe-core: no WCAG 2.x A/AA violations on any tab (laptop, phone, dark)'({ open, assert }) {
     for (const context of [{ viewport: { width: 1366, height: 768 } }, PHONE, { viewport: { width: 1366, height: 768 }, colorScheme: 'dark' }]) {
-      const page = await open('index.html', context);
+      const page = await open(EVERY_TAB, context);
       const found = [];
       await eachTab(page, async (id) => {
         await page.$$eval('details', (ds) => ds.forEach((d) => (d.open = true))); // check what they hold too
@@ -96,8 +99,8 @@ export default {
     }
   },
 
-  async 'phone 390 × 844 (touch): no tab scrolls sideways; every target is at least 44 × 44 px'({ open, assert }) {
-    const page = await open('index.html', PHONE);
+  async 'phone 390 × 844 (touch): no tab scrolls sideways (nor at 360 and 430); every target is at least 44 × 44 px'({ open, assert }) {
+    const page = await open(EVERY_TAB, PHONE);
     const problems = [];
     let checked = 0;
     const tabs = await eachTab(page, async (id) => {
@@ -111,6 +114,15 @@ export default {
       await page.$$eval('details', (ds) => ds.forEach((d) => (d.open = false)));
     });
     assert.ok(tabs.length >= 4 && checked > 50, `${tabs.length} tabs, ${checked} targets`);
+    // The narrowest and widest common phones: no sideways scrolling either.
+    for (const width of [360, 430]) {
+      const narrow = await open(EVERY_TAB, { ...PHONE, viewport: { width, height: 800 } });
+      await eachTab(narrow, async (id) => {
+        const w = await narrow.evaluate(() => document.documentElement.scrollWidth);
+        if (w > width) problems.push(`${id} at ${width} px: the page is ${w} px wide`);
+      });
+      await narrow.close();
+    }
     assert.deepEqual(problems, []);
   },
 
@@ -162,7 +174,7 @@ export default {
   },
 
   async 'keyboard: Tab and arrows reach every control and view; every map announces its cells'({ open, assert }) {
-    const page = await open('index.html');
+    const page = await open(EVERY_TAB);
     const problems = [];
     await eachTab(page, async (id) => {
       // Walk the Tab order from this tab's button through its panel, marking what gets focus.
