@@ -13,7 +13,14 @@ import { createRequire } from 'node:module';
 import { HEAD_COLORS, textOn } from '../../www/js/palette.js';
 import { parse, contrast, closestPair } from './colour-vision.mjs';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** axe-core's source, to inject into the page (a devDependency: scripts/setup.sh installs it). */
+function axeSource() {
+  try {
+    return readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  } catch {
+    throw new Error('axe-core is not installed: run scripts/setup.sh (npm ci)');
+  }
+}
 const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
 const MIN_TARGET = 44;
@@ -84,6 +91,7 @@ export default {
   },
 
   async 'axe-core: no WCAG 2.x A/AA violations on any tab (laptop, phone, dark)'({ open, assert }) {
+    const AXE = axeSource();
     for (const context of [{ viewport: { width: 1366, height: 768 } }, PHONE, { viewport: { width: 1366, height: 768 }, colorScheme: 'dark' }]) {
       const page = await open(EVERY_TAB, context);
       const found = [];
