@@ -10,6 +10,7 @@
 import { getPlayground, wasmSimd } from './engine.js';
 import { TABS, tabOf, hideCss, mountTab } from './views.js';
 import { stateOf, withState } from './state.js';
+import { tabList } from './a11y.js';
 
 const $ = (id) => document.getElementById(id);
 let params = new URLSearchParams(location.search);
@@ -90,7 +91,7 @@ async function boot() {
 
   async function open(id) {
     current = id;
-    for (const b of tabs.children) b.setAttribute('aria-selected', String(b.dataset.view === id));
+    bar.select(id);
     for (const s of views.children) s.hidden = s.dataset.view !== id;
     if (!mounted.has(id)) {
       // The URL's state goes to the tab it was written for (the first one opened).
@@ -102,6 +103,7 @@ async function boot() {
     }
     await mounted.get(id);
     window.playground.view = await mounted.get(id);
+    window.playground.viewId = id;
     await remember(id);
   }
   for (const v of TABS) {
@@ -116,6 +118,7 @@ async function boot() {
     s.hidden = true;
     views.append(s);
   }
+  const bar = tabList(tabs, (b) => views.querySelector(`section[data-view="${b.dataset.view}"]`), open);
   if (embed) {
     document.body.classList.add('embedded');
     style.textContent = hideCss(embed, params.get('hide') ?? '', params.get('demo') ?? '');

@@ -6,6 +6,7 @@ import { el, latest } from '../util.js';
 import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
 import { attentionSteps } from './attention-steps.js';
+import { glossary, explain } from '../glossary.js';
 
 const DIM = 32;
 const MAX_TOKENS = 256;
@@ -19,15 +20,19 @@ export async function mount(section, app) {
   });
   intro.dataset.part = 'intro';
   const text = el('textarea', { id: 'text', name: 'text', rows: 2, value: app.initial?.text ?? DEFAULT_TEXT });
-  text.setAttribute('aria-label', 'text to attend over');
   text.dataset.part = 'controls text';
+  const textLabel = el('label', { className: 'field' }, el('span', { textContent: 'Sentence' }), text);
+  textLabel.dataset.part = 'controls text';
+  const terms = glossary(['token', 'query', 'softmax', 'temperature', 'mask'], 'What do these words mean?', 'intro glossary');
   const ctl = el('div');
   const err = el('div', { className: 'error' });
   const map = el('div', { id: 'heatmap' });
-  const figure = el('div', { className: 'view-part' }, map);
+  const figure = el('div', { className: 'view-part' },
+    explain('Row = the word that attends (its query), column = the word attended to (its key); each row sums to 1, darker = more weight. Try: a causal mask (each word sees only earlier ones), a low temperature (sharper rows), or sparsemax (exact zeros). Focus the map and use the arrow keys to read each cell.'),
+    map);
   figure.dataset.part = 'attention-matrix';
   const steps = attentionSteps(app);
-  section.append(intro, text, ctl, err, figure, steps.root);
+  section.append(intro, terms, textLabel, ctl, err, figure, steps.root);
 
   const hm = heatmap(map);
   const changed = () => app.changed?.();

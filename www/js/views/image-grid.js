@@ -2,6 +2,9 @@
 // rows are layers, columns heads. Click one to open it in the main overlay.
 import { drawMap, patchRow, mapSVG } from './image-draw.js';
 import { svgWriter, composePNG } from '../export.js';
+import { thumbGrid } from '../a11y.js';
+import { colourBar } from './colour-bar.js';
+import { colour } from '../util.js';
 
 const THUMB = 64; // longer side of a thumbnail, px
 
@@ -11,7 +14,9 @@ export function gridPanel({ onPick }) {
   const caption = document.createElement('p');
   const table = document.createElement('div');
   table.className = 'image-grid-maps';
-  root.append(caption, table);
+  const bar = colourBar();
+  bar.set({ colourAt: (t) => colour('viridis', t), ticks: [[0, 'lowest'], [1, 'highest']], label: 'each map from its own lowest to highest weight' });
+  root.append(caption, table, bar.root);
   root.dataset.part = 'image-grid';
   let last = null; // { r, query, maps: [layers * heads] }, for export
 
@@ -62,12 +67,13 @@ export function gridPanel({ onPick }) {
           c.dataset.head = String(h);
           last.maps.push(patchRow(r, l, h, query));
           drawMap(c, last.maps.at(-1), r.gridW, r.gridH);
-          c.onclick = () => onPick(l, h);
           cells.push(c);
         }
       }
       table.replaceChildren(...cells);
-      caption.textContent = `all ${r.layers * r.heads} maps (${r.layers} layers × ${r.heads} heads), query: ${query === 0 ? 'class token' : `patch ${query}`}; click one to open it`;
+      thumbGrid(cells.filter((c) => c.tagName === 'CANVAS'), r.heads, (i) => `layer ${Math.floor(i / r.heads) + 1}, head ${(i % r.heads) + 1}`,
+        (i) => onPick(Math.floor(i / r.heads), i % r.heads));
+      caption.textContent = `all ${r.layers * r.heads} maps (${r.layers} layers × ${r.heads} heads), query: ${query === 0 ? 'class token' : `patch ${query}`}; click one (or Enter on it) to open it`;
     },
   };
 }

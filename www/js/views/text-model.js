@@ -4,6 +4,9 @@ import { pickMap } from './text-maps.js';
 import { shade } from './heatmap.js';
 import { ramp, rgb } from '../util.js';
 import { svgWriter, composePNG } from '../export.js';
+import { el } from '../util.js';
+import { colourBar, evenTicks } from './colour-bar.js';
+import { thumbGrid } from '../a11y.js';
 
 const THUMB = 56; // px per thumbnail
 const MAX_SIDE = 2 * THUMB; // longer inputs are max-pooled down to this many cells per side
@@ -31,6 +34,8 @@ export function modelView(root, onPick) {
   function build(layers, heads) {
     grid = document.createElement('div');
     grid.className = 'text-model-grid';
+    grid.setAttribute('role', 'group');
+    grid.setAttribute('aria-label', 'every layer and head: arrow keys move, Enter opens one');
     grid.style.gridTemplateColumns = `auto repeat(${heads}, ${THUMB}px)`;
     grid.append(document.createElement('span'));
     for (let h = 0; h < heads; h++) grid.append(Object.assign(document.createElement('span'), { textContent: `H${h + 1}` }));
@@ -43,15 +48,14 @@ export function modelView(root, onPick) {
         c.dataset.head = String(h);
         c.title = `layer ${l + 1}, head ${h + 1}: click to open`;
         c.style.width = c.style.height = `${THUMB}px`;
-        c.tabIndex = 0;
-        c.setAttribute('role', 'button');
-        c.onclick = () => onPick(l, h);
-        c.onkeydown = (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), onPick(l, h));
         canvases.push(c);
         grid.append(c);
       }
     }
-    root.replaceChildren(grid);
+    thumbGrid(canvases, heads, (i) => `layer ${Math.floor(i / heads) + 1}, head ${(i % heads) + 1}`, (i) => onPick(Math.floor(i / heads), i % heads));
+    const bar = colourBar();
+    bar.set({ colourAt: ramp, ticks: evenTicks(0, 1), label: 'weight (a long input: each pixel the largest of its block)' });
+    root.replaceChildren(el('div', { className: 'text-model-scroll' }, grid), bar.root);
   }
 
   const LABEL = 28, GAP = 4;
@@ -101,6 +105,7 @@ export function modelView(root, onPick) {
       for (const c of canvases) {
         const on = Number(c.dataset.layer) === layer && (head === 'mean' || Number(c.dataset.head) === head);
         c.classList.toggle('selected', on);
+        c.setAttribute('aria-pressed', String(on));
       }
       root.dataset.selected = `${selected.layer},${selected.head}`;
     },

@@ -11,6 +11,7 @@
 // State (URL keys / element attributes): text, pair, layer, head (1-based, or 'mean'), hideSpecial,
 // fusion, residual.
 import { el, soon, latest, useCss } from '../util.js';
+import { glossary, explain } from '../glossary.js';
 import { getTextModel } from '../engine.js';
 import { heatmap } from './heatmap.js';
 import { visible, pickMap } from './text-maps.js';
@@ -25,7 +26,7 @@ const MODEL = 'all-MiniLM-L6-v2';
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 const panel = (part, title, body, note = '') => {
-  const p = el('div', { className: 'text-panel' }, el('h3', { textContent: title }), ...(note ? [el('p', { className: 'muted', textContent: note })] : []), body);
+  const p = el('div', { className: 'text-panel' }, el('h3', { textContent: title }), ...(note ? [explain(note)] : []), body);
   p.dataset.part = part;
   return p;
 };
@@ -44,10 +45,12 @@ export async function mount(section, app) {
   const progress = el('progress', { id: 'text-progress' });
   const loadText = el('span', { textContent: 'loading the text model…' });
   const load = el('div', { className: 'text-load', role: 'status' }, progress, ' ', loadText);
+  // The part names go on the box too, so a style or a test that looks at the box sees it hidden.
   const input = part(el('textarea', { id: 'text-input', name: 'text', rows: 2, value: initial.text ?? DEFAULT_TEXT }), 'controls text');
-  input.setAttribute('aria-label', 'text for the model');
-  const pair = part(el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'optional second sentence: makes a sentence pair ([SEP] between them)' }), 'controls pair');
-  pair.setAttribute('aria-label', 'optional second sentence');
+  const inputLabel = part(el('label', { className: 'field' }, el('span', { textContent: 'Sentence' }), input), 'controls text');
+  const pair = part(el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'makes a sentence pair, [SEP] between them' }), 'controls pair');
+  const pairLabel = part(el('label', { className: 'field' }, el('span', { textContent: 'Second sentence (optional)' }), pair), 'controls pair');
+  const terms = glossary(['token', 'cls', 'sep', 'heads', 'layer', 'query', 'entropy', 'rollout', 'residual'], 'What do these words mean?', 'intro glossary');
   const layerPick = el('select', { id: 'text-layer', name: 'layer' });
   const headPick = el('select', { id: 'text-head-pick', name: 'head' });
   const hide = el('input', { id: 'text-hide', type: 'checkbox', name: 'hideSpecial', checked: ['1', 'true', ''].includes(initial.hideSpecial) });
@@ -67,14 +70,14 @@ export async function mount(section, app) {
   const rolloutRoot = el('div', { id: 'text-rollout' });
   const stepsRoot = el('div', { id: 'text-steps' });
   const panels = {
-    'text-head': panel('text-head', 'Head view', headRoot, 'Queries left, keys right; one colour per head. Hover a token to focus its lines.'),
-    'text-matrix': panel('text-matrix', 'Matrix', matrixRoot),
-    'text-model': panel('text-model', 'Model view', modelRoot, 'All layers × heads. Click a map to open it.'),
-    'text-entropy': panel('text-entropy', 'Entropy', entropyRoot),
-    'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot),
-    'text-steps': panel('text-steps', 'Step by step', stepsRoot),
+    'text-head': panel('text-head', 'Head view', headRoot, 'Each token appears twice: as a query (left) and as a key (right). A line from a query to a key is one head’s attention weight, its colour the head, its opacity the weight (faint ≈ 0, solid = 1). Try: hover or focus a token (arrow keys) to see only its lines; press a head number to hide or show that head.'),
+    'text-matrix': panel('text-matrix', 'Matrix', matrixRoot, 'Row = the token that attends (query), column = the token it attends to (key); each row sums to 1. Try: pick another layer or head, or hide [CLS]/[SEP] to see where the rest of the weight goes.'),
+    'text-model': panel('text-model', 'Model view', modelRoot, 'Every layer (rows) × head (columns) as a small matrix like the one above. Look for patterns: a diagonal (a token looks at itself), a stripe (everyone looks at one token). Click or press Enter on one to open it.'),
+    'text-entropy': panel('text-entropy', 'Entropy', entropyRoot, 'How focused each head is: low entropy = each token looks at one other token, high = attention spread over all tokens.'),
+    'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot, 'An estimate of how much each input token (column) has flowed into each position (row) after the chosen layer, all layers’ attention multiplied together.'),
+    'text-steps': panel('text-steps', 'Step by step', stepsRoot, 'Follow one head’s computation for one query token, stage by stage, with the model’s own numbers: its input vector, q and k, the dot products, the scaling, the softmax and the weighted sum of the values.'),
   };
-  section.append(el('div', { className: 'text-view' }, intro, load, input, pair, controls, info, notice, error,
+  section.append(el('div', { className: 'text-view' }, intro, terms, load, inputLabel, pairLabel, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
 
   const head = headView(headRoot, changed);
