@@ -111,7 +111,8 @@ function matrix(tokens, rows, chosen, name, weights = null) {
     })));
   };
   fill(false);
-  const wrap = el('div', { className: 'steps-scroll' }, table);
+  // Focusable so a keyboard user can scroll a wide table sideways on a phone.
+  const wrap = el('div', { className: 'steps-scroll', tabIndex: 0, role: 'region', ariaLabel: 'numbers, scrollable' }, table);
   return d > SHOWN_DIMS ? el('div', {}, wrap, toggle(fill, d, 'dimensions')) : wrap;
 }
 

@@ -45,5 +45,5 @@ export function drawNeuron(root, tokens, steps, chosen) {
   const legend = el('p', { className: 'muted neuron-legend' },
     el('span', { className: 'neuron-swatch pos' }), ' positive  ', el('span', { className: 'neuron-swatch neg' }), ' negative; deeper colour = larger magnitude. ',
     'q·k is the sum of the q⊙k row; softmax of the scaled sums gives the weight.');
-  root.replaceChildren(el('div', { className: 'steps-scroll' }, table), legend);
+  root.replaceChildren(el('div', { className: 'steps-scroll', tabIndex: 0, role: 'region', ariaLabel: 'neuron view, scrollable' }, table), legend);
 }
