@@ -75,7 +75,7 @@ export async function mount(section, app) {
     'text-model': panel('text-model', 'Model view', modelRoot, 'Every layer (rows) × head (columns) as a small matrix like the one above. Look for patterns: a diagonal (a token looks at itself), a stripe (everyone looks at one token). Click or press Enter on one to open it.'),
     'text-entropy': panel('text-entropy', 'Entropy', entropyRoot, 'How focused each head is: low entropy = each token looks at one other token, high = attention spread over all tokens.'),
     'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot, 'An estimate of how much each input token (column) has flowed into each position (row) after the chosen layer, all layers’ attention multiplied together.'),
-    'text-steps': panel('text-steps', 'Step by step', stepsRoot, 'Follow one head’s computation for one query token, stage by stage, with the model’s own numbers: its input vector, q and k, the dot products, the scaling, the softmax and the weighted sum of the values.'),
+    'text-steps': panel('text-steps', 'Step by step', stepsRoot),
   };
   section.append(el('div', { className: 'text-view' }, intro, terms, load, inputLabel, pairLabel, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
