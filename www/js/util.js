@@ -32,8 +32,11 @@ export function soon(fn) {
   tick.port2.postMessage(0);
 }
 
+/** Resolves in the next animation frame: views draw there, once per frame however fast results come. */
+export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
 /**
- * Debounced, never more than one `task` in flight, the latest request wins: `schedule()` runs it
+ * Never more than one `task` in flight (debounced only where `delay` > 0), the latest request wins: `schedule()` runs it
  * after `delay` ms; `edited()` also marks any run in flight as stale (the task's `stale()` then
  * says so, and it runs again with the newer input).
  */

@@ -1,5 +1,5 @@
 // Text view: all-MiniLM-L6-v2 live. Type a sentence (and optionally a second one: a sentence
-// pair); after a short pause pg.runText runs the real model on the active backend and the panels
+// pair); each keystroke (when no forward is running; else the newest once it ends) pg.runText runs the real model on the active backend and the panels
 // draw from the returned attention [layers, heads, n, n]:
 //   text-head.js     BertViz-style head view of the chosen layer (lines per head, hover to focus)
 //   text-model.js    all layers × heads thumbnails; click to open one
@@ -10,7 +10,7 @@
 // The page paints at once; the model downloads behind a progress bar (engine.js loads it once).
 // State (URL keys / element attributes): text, pair, layer, head (1-based, or 'mean'), hideSpecial,
 // fusion, residual.
-import { el, soon, latest, useCss } from '../util.js';
+import { el, soon, latest, nextFrame, useCss } from '../util.js';
 import { getTextModel } from '../engine.js';
 import { heatmap } from './heatmap.js';
 import { visible, pickMap } from './text-maps.js';
@@ -19,7 +19,6 @@ import { modelView } from './text-model.js';
 import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
 
-const DEBOUNCE_MS = 150;
 const MODEL = 'all-MiniLM-L6-v2';
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
@@ -163,14 +162,17 @@ export async function mount(section, app) {
     section.dataset.updates = String(++updates);
   }
 
-  // Debounced; one forward in flight at a time; a result whose input changed meanwhile is dropped
-  // (the newer input is already scheduled), so only the latest request renders.
+  // No debounce: a keystroke starts a forward unless one is in flight (then the newest input runs
+  // when it ends); a result whose input changed meanwhile is dropped, so only the latest request
+  // renders, in the next frame.
   const runner = latest(async (stale) => {
     if (!ready) return;
     try {
       const t0 = performance.now();
       const r = await pg.runText(input.value, pair.value.trim() ? pair.value : undefined);
       const ms = performance.now() - t0;
+      if (stale()) return;
+      await nextFrame();
       if (!stale()) {
         show(r, ms);
         error.textContent = '';
@@ -179,7 +181,7 @@ export async function mount(section, app) {
       // Keep the previous result on screen; say what went wrong.
       if (!stale()) error.textContent = `could not run the model: ${e?.message ?? e}`;
     }
-  }, DEBOUNCE_MS);
+  });
   const edited = () => (changed(), runner.edited());
   input.addEventListener('input', edited);
   pair.addEventListener('input', edited);
