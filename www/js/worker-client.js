@@ -108,6 +108,17 @@ const own = (v) => (ArrayBuffer.isView(v) && v.byteLength !== v.buffer.byteLengt
 const ownAll = (v) => (v && typeof v === 'object' && !ArrayBuffer.isView(v) && !Array.isArray(v)
   ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, own(x)])) : own(v));
 
+// The worker resolves relative URLs against its own script: resolve them against the page first,
+// as the glue's fetch would.
+function pageUrl(url) {
+  if (typeof url !== 'string' || url === '' || typeof document === 'undefined') return url;
+  try {
+    return new URL(url, document.baseURI).href;
+  } catch {
+    return url; // the engine says what is wrong with it
+  }
+}
+
 export class Playground {
   #link; #key; #state; #onchange = null;
 
@@ -171,9 +182,9 @@ export class Playground {
   attention(opts) { return this.#call('attention', [opts]); }
   multiHead(opts) { return this.#call('multiHead', [opts]); }
   rollout(maps, layers, heads, seq, opts) { return this.#call('rollout', [maps, layers, heads, seq, opts]); }
-  loadTextModel(url, onProgress) { return this.#call('loadTextModel', [url, onProgress]); }
+  loadTextModel(url, onProgress) { return this.#call('loadTextModel', [pageUrl(url), onProgress]); }
   runText(text, pair) { return this.#call('runText', [text, pair]); }
-  loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [url, onProgress]); }
+  loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
   runImage(rgba, width, height) { return this.#call('runImage', [rgba, width, height]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }
   /** Frees the engine's Playground (and its GPU device). */

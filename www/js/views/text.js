@@ -1,5 +1,6 @@
 // Text view: all-MiniLM-L6-v2 live. Type a sentence (and optionally a second one: a sentence
-// pair); each keystroke (when no forward is running; else the newest once it ends) pg.runText runs the real model on the active backend and the panels
+// pair); each keystroke pg.runText runs the real model on the active backend (when no forward is
+// running; else the newest input runs when it ends) and the panels
 // draw from the returned attention [layers, heads, n, n]:
 //   text-head.js     BertViz-style head view of the chosen layer (lines per head, hover to focus)
 //   text-model.js    all layers × heads thumbnails; click to open one
@@ -141,7 +142,7 @@ export async function mount(section, app) {
     changed();
   }
 
-  function show(r, ms) {
+  function show(r, ms, text) {
     const first = !state.r;
     state.r = r;
     options(layerPick, r.layers, null, 'layer');
@@ -159,6 +160,7 @@ export async function mount(section, app) {
     notice.textContent = r.truncated
       ? 'The input is longer than the model’s 512 tokens: only the first 512 (with [CLS]/[SEP]) were used.'
       : '';
+    section.dataset.text = text; // the input this result is for (tests, benches)
     section.dataset.updates = String(++updates);
   }
 
@@ -169,12 +171,13 @@ export async function mount(section, app) {
     if (!ready) return;
     try {
       const t0 = performance.now();
-      const r = await pg.runText(input.value, pair.value.trim() ? pair.value : undefined);
+      const text = input.value;
+      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined);
       const ms = performance.now() - t0;
       if (stale()) return;
       await nextFrame();
       if (!stale()) {
-        show(r, ms);
+        show(r, ms, text);
         error.textContent = '';
       }
     } catch (e) {
