@@ -94,3 +94,10 @@ bench-text-browser:
 	$(NODE) scripts/bench-browser.mjs tests/browser/bench/text.bench.mjs
 bench-text:
 	$(CARGO) run --release --bin bench_text
+
+# Live typing and clicking on the page (issue 16): keystroke → every view redrawn, and the longest
+# main-thread task, with the engine in its Worker and on the main thread; the CPU path (WebGPU off).
+BENCH_BROWSER += bench-typing-browser
+.PHONY: bench-typing-browser
+bench-typing-browser:
+	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/typing.bench.mjs
