@@ -3,8 +3,8 @@
 //
 // Text tab: prefill a sentence of N tokens less its last ~40 characters, then type those at
 // KEY_MS (default 60 ms) per key. For each keystroke: the time from its input event to the end of
-// the first redraw of every panel after it (the head, matrix, model and entropy views are drawn
-// in one frame; the rollout panel when its pg.rollout returns). Attention tab: the same with its
+// the first redraw of every panel after it (head view and matrix in the next frame, then the
+// thumbnails and entropy one task each (data-painted), the rollout panel when its pg.rollout returns). Attention tab: the same with its
 // heatmap. Image tab: clicks on 40 patches of the overlay, click → caption and overlay redrawn.
 // Also the longest main-thread task in the window (PerformanceObserver 'longtask': only tasks
 // ≥ 50 ms are reported, so "none" means every task was shorter).
@@ -62,7 +62,7 @@ export default {
       // ---- text tab ----
       let page = await open(`index.html?view=text&${q}`);
       await page.waitForFunction(() => document.querySelector('section[data-view="text"]')?.dataset.state === 'ready', null, { timeout: 600_000 });
-      await page.evaluate(instrument, { root: 'section[data-view="text"]', marks: [[':scope', 'data-updates'], ['#text-rollout', 'data-state']] });
+      await page.evaluate(instrument, { root: 'section[data-view="text"]', marks: [[':scope', 'data-updates'], [':scope', 'data-painted'], ['#text-rollout', 'data-state']] });
       for (const n of LENGTHS) {
         const text = sentence(n - 2);
         await page.locator('#text-input').fill(text.slice(0, -TYPED));
