@@ -67,8 +67,17 @@ export function latest(task, delay = 0) {
 
 /** White → deep blue for a weight in [0, 1]; sqrt so small weights stay visible. */
 export function ramp(w) {
+  const c = [0, 0, 0];
+  rampInto(c, 0, w);
+  return c;
+}
+
+/** ramp(w) written into out[at..at+3) (an image's pixels: no array per pixel). */
+export function rampInto(out, at, w) {
   const t = Math.sqrt(Math.min(1, Math.max(0, w)));
-  return [Math.round(255 - t * 222), Math.round(255 - t * 168), Math.round(255 - t * 43)];
+  out[at] = Math.round(255 - t * 222);
+  out[at + 1] = Math.round(255 - t * 168);
+  out[at + 2] = Math.round(255 - t * 43);
 }
 
 // Colour maps as stops on [0, 1] (sampled from matplotlib's viridis/magma and a plain ramp).

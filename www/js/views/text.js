@@ -104,7 +104,7 @@ export async function mount(section, app) {
   }
 
   // The head view and the matrix draw at once; the panels that read all 72 maps (thumbnails,
-  // entropy, rollout) follow in a later task, so a long input never holds up typing, and a newer
+  // entropy, rollout) follow in later tasks, so a long input never holds up typing, and a newer
   // render supersedes a pending one.
   let paint = 0, modelStale = false;
   /** Redraws the panels for the chosen layer/head; `all` also the per-result ones. */
@@ -117,11 +117,15 @@ export async function mount(section, app) {
     matrixRoot.dataset.view = `${v.layer},${v.head}`;
     modelStale ||= all;
     const mine = ++paint;
+    const layers = [...Array(r.layers).keys()];
     const later = [
-      () => {
-        if (modelStale) model.draw(v); else model.select(v.layer, v.head);
-        modelStale = false;
-      },
+      // A layer per task: at 128 tokens a whole model's thumbnails or entropies take longer than
+      // a keystroke's gap on a slow machine.
+      ...(modelStale ? layers.map((l) => () => {
+        model.drawLayer(v, l);
+        if (l === r.layers - 1) modelStale = false;
+      }) : [() => model.select(v.layer, v.head)]),
+      ...layers.map((l) => () => entropy.prepare(v, l)),
       () => entropy.draw(v),
       () => rollout.draw(v),
       () => (section.dataset.painted = String(mine)),
