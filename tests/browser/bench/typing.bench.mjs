@@ -45,7 +45,7 @@ function latencies({ events, redraws, longs }) {
   return { out, longest: Math.max(0, ...inWindow.map((l) => l.ms)), longCount: inWindow.length };
 }
 
-async function settle(page, ms = 500) {
+async function settle(page, ms = 1500) {
   // quiet: no new redraw for `ms`
   await page.waitForFunction((ms) => {
     const b = window.__bench, last = Math.max(0, ...(b?.redraws.flat() ?? [0]));
@@ -72,6 +72,7 @@ export default {
         await page.locator('#text-input').pressSequentially(text.slice(-TYPED), { delay: KEY_MS });
         await page.waitForFunction((t) => document.querySelector('section[data-view="text"]').dataset.text === t, text);
         await settle(page);
+        await page.waitForFunction(() => document.getElementById('text-rollout').dataset.state === 'ready');
         const tokens = Number(await page.locator('#text-headview').getAttribute('data-tokens'));
         const { out, longest, longCount } = latencies(await page.evaluate(() => window.__bench));
         record({ view: 'text', engine: thread, tokens, keys: TYPED, 'median ms': +quantile(out, 0.5).toFixed(1), 'p95 ms': +quantile(out, 0.95).toFixed(1), 'longest task ms': longest ? +longest.toFixed(0) : '< 50', 'tasks ≥ 50 ms': longCount });
