@@ -30,13 +30,17 @@ struct Params {
     slopes_off: u32, rope_off: u32, rel_off: u32,
     w_off: u32,      // project: offset of the projection matrix in aux
     av_off: u32,     // offset of the additive v in aux
-    seed: u32,
+    seed_lo: u32,    // the dropout seed's low and high words
+    seed_hi: u32,
     temperature: f32,
     scale: f32,      // 1/√head_dim, rounded on the host as the CPU does
     drop_p: f32,
     drop_scale: f32, // 1/(1−p), rounded on the host as the CPU does
     stats: u32,
     which: u32,      // project: 0 projects q, 1 projects k
+    temp_exp: i32,   // temperature = temperature (in [1, 2)) · 2^temp_exp
+    w_exp: i32,      // project: W in aux is W · 2^−w_exp
+    av_exp: i32,     // additive v in aux is v · 2^−av_exp
 }
 
 const SCORE_DOT: u32 = 0u;
@@ -52,6 +56,17 @@ const POS_ROPE: u32 = 1u;
 const POS_ALIBI: u32 = 2u;
 const POS_REL: u32 = 3u;
 
+// ---------------------------------------------------------------------------------------------
+// Finite arithmetic (src/attention/finite.rs): q and k rows are scaled by 2^−e so their largest
+// element lies in [½, 1) before any product (exact, so ordinary inputs give the same bits),
+// scores saturate to ±SCORE_LIMIT = 2¹²⁶ and outputs to ±f32::MAX, and no step forms an infinity.
+// The exponents: `ex` = [heads, seq_q] of q rows, [heads, seq_k] of k rows, [heads] of v (the
+// amount v is scaled down before weights · v, 0 unless it exceeds 2⁶⁴), made by row_exponents
+// and v_exponents.
+
+// The helpers (exponent, scale_sat, score_sat, finish, rescale_factor) are in shaders/finite.wgsl,
+// prepended to this file by src/gpu/attention.rs.
+
 @group(0) @binding(0) var<uniform> p: Params;
 
 // ---------------------------------------------------------------------------------------------
@@ -60,7 +75,8 @@ const POS_REL: u32 = 3u;
 @group(0) @binding(1) var<storage, read> s_q: array<f32>;
 @group(0) @binding(2) var<storage, read> s_k: array<f32>;
 @group(0) @binding(3) var<storage, read> s_aux: array<f32>;
-@group(0) @binding(4) var<storage, read_write> s_out: array<f32>;
+@group(0) @binding(4) var<storage, read> s_ex: array<i32>;
+@group(0) @binding(5) var<storage, read_write> s_out: array<f32>;
 
 // Element c of a row at position `pos` whose pair (x0, x1) = (x[2t], x[2t+1]) holds it, turned by
 // RoPE: (x0 cos − x1 sin, x0 sin + x1 cos) with the host's (cos, sin) for (pos, t).
@@ -71,23 +87,32 @@ fn rope_element(x0: f32, x1: f32, pos: u32, c: u32) -> f32 {
     return select(x0 * co - x1 * si, x0 * si + x1 * co, c % 2u == 1u);
 }
 
-// q[h, i, c] and k[h, j, c] through their layouts, with RoPE applied when on.
-fn load_q(h: u32, i: u32, c: u32) -> f32 {
+// q[h, i, c]·2^−e and k[h, j, c]·2^−e through their layouts, then turned by RoPE when on.
+fn load_q(h: u32, i: u32, c: u32, e: i32) -> f32 {
     let base = p.q_off + h * p.q_hs + i * p.q_rs;
     if (p.positions != POS_ROPE) {
-        return s_q[base + c];
+        return ldexp(s_q[base + c], -e);
     }
     let c0 = c & ~1u;
-    return rope_element(s_q[base + c0], s_q[base + c0 + 1u], i, c);
+    return rope_element(ldexp(s_q[base + c0], -e), ldexp(s_q[base + c0 + 1u], -e), i, c);
 }
 
-fn load_k(h: u32, j: u32, c: u32) -> f32 {
+fn load_k(h: u32, j: u32, c: u32, e: i32) -> f32 {
     let base = p.k_off + h * p.k_hs + j * p.k_rs;
     if (p.positions != POS_ROPE) {
-        return s_k[base + c];
+        return ldexp(s_k[base + c], -e);
     }
     let c0 = c & ~1u;
-    return rope_element(s_k[base + c0], s_k[base + c0 + 1u], j, c);
+    return rope_element(ldexp(s_k[base + c0], -e), ldexp(s_k[base + c0 + 1u], -e), j, c);
+}
+
+// The exponents of q row i and k row j of head h (0 past the end).
+fn q_exp(h: u32, i: u32) -> i32 {
+    return select(0, s_ex[min(h * p.seq_q + i, p.heads * p.seq_q - 1u)], i < p.seq_q);
+}
+
+fn k_exp(h: u32, j: u32) -> i32 {
+    return select(0, s_ex[p.heads * p.seq_q + min(h * p.seq_k + j, p.heads * p.seq_k - 1u)], j < p.seq_k);
 }
 
 // Position bias added to score (i, j) of head h, before ÷ temperature.
@@ -124,6 +149,13 @@ fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     let i = wg.y * T + lid.y;
     let j = wg.x * T + lid.x;
     let kr = wg.x * T + lid.y; // the k row this invocation stages
+    let eq = q_exp(h, i);
+    let ek = k_exp(h, j);
+    let ekr = k_exp(h, kr);
+    // neg_sq_dist: both rows at the larger scale.
+    let big = max(eq, ek);
+    let fq = rescale_factor(eq, big);
+    let fk = rescale_factor(ek, big);
     var qk = 0.0;
     var qq = 0.0;
     var kk = 0.0;
@@ -133,12 +165,12 @@ fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
             let c = c0 + s + lid.x;
             var qv = 0.0;
             if (i < p.seq_q && c < p.head_dim) {
-                qv = load_q(h, i, c);
+                qv = load_q(h, i, c, eq);
             }
             tq[lid.y][s + lid.x] = qv;
             var kv = 0.0;
             if (kr < p.seq_k && c < p.head_dim) {
-                kv = load_k(h, kr, c);
+                kv = load_k(h, kr, c, ekr);
             }
             tk[lid.y][s + lid.x] = kv;
         }
@@ -150,23 +182,24 @@ fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
             qk += a * b;
             qq += a * a;
             kk += b * b;
-            sq += (a - b) * (a - b);
+            let d = a * fq - b * fk;
+            sq += d * d;
         }
         workgroupBarrier();
     }
     if (i >= p.seq_q || j >= p.seq_k) {
         return;
     }
-    var s = qk;
+    var s = score_sat(qk, eq + ek);
     if (p.score == SCORE_SCALED) {
-        s = qk * p.scale;
+        s = score_sat(qk * p.scale, eq + ek);
     } else if (p.score == SCORE_COSINE) {
         let n = sqrt(qq) * sqrt(kk);
         s = select(qk / n, 0.0, n == 0.0);
     } else if (p.score == SCORE_NEG_SQ) {
-        s = -sq;
+        s = -score_sat(sq, 2 * big);
     }
-    s_out[(h * p.seq_q + i) * p.seq_k + j] = (s + position_bias(h, i, j)) / p.temperature;
+    s_out[(h * p.seq_q + i) * p.seq_k + j] = finish(s, position_bias(h, i, j));
 }
 
 // project: proj[h, r, u] = Σ_c W[u, c] · x[h, r, c] for the additive score, where x is q
@@ -182,17 +215,18 @@ fn project(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (u >= p.hidden || r >= rows) {
         return;
     }
+    let e = select(q_exp(h, r), k_exp(h, r), p.which == 1u);
     var acc = 0.0;
     for (var c = 0u; c < p.head_dim; c++) {
         var x = 0.0;
         if (p.which == 1u) {
-            x = load_k(h, r, c);
+            x = load_k(h, r, c, e);
         } else {
-            x = load_q(h, r, c);
+            x = load_q(h, r, c, e);
         }
         acc += s_aux[p.w_off + u * p.head_dim + c] * x;
     }
-    s_out[(h * rows + r) * p.hidden + u] = acc;
+    s_out[(h * rows + r) * p.hidden + u] = score_sat(acc, p.w_exp + e);
 }
 
 // scores_additive: s[h,i,j] = (Σ_u v[u] tanh(qp[h,i,u] + kp[h,j,u]) + bias) / temperature, with
@@ -212,7 +246,7 @@ fn scores_additive(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var u = 0u; u < p.hidden; u++) {
         s += s_aux[p.av_off + u] * safe_tanh(s_q[qb + u] + s_k[kb + u]);
     }
-    s_out[(h * p.seq_q + i) * p.seq_k + j] = (s + position_bias(h, i, j)) / p.temperature;
+    s_out[(h * p.seq_q + i) * p.seq_k + j] = finish(score_sat(s, p.av_exp), position_bias(h, i, j));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,6 +310,13 @@ fn sum_u(x: u32) -> u32 {
     let r = workgroupUniformLoad(&red_u[0]);
     workgroupBarrier();
     return r;
+}
+
+// z − zmax for a score z ≤ zmax, floored at −200 (e^−200 is 0 in f32, and −200 lies outside
+// any sparsemax or entmax support): masked entries (MASKED) and scores far below the maximum get
+// −200 without forming an infinity.
+fn shifted(z: f32, zmax: f32) -> f32 {
+    return select(z - zmax, -200.0, z < zmax - 200.0);
 }
 
 // A u32 whose unsigned order is the IEEE total order of the f32 (Rust's f32::total_cmp).
@@ -370,28 +411,28 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     if (p.normalizer == NORM_SOFTMAX) {
         var s = 0.0;
         for (var j = lane; j < n; j += WG) {
-            let z = n_w[base + j];
-            s += select(exp(z - zmax), 0.0, z == MASKED);
+            s += exp(shifted(n_w[base + j], zmax));
         }
         let total = sum_f(s);
         var wz = 0.0; // Σ w (z − max), for the entropy
         for (var j = lane; j < n; j += WG) {
-            let z = n_w[base + j];
-            let w = select(exp(z - zmax) / total, 0.0, z == MASKED);
-            wz += select(w * (z - zmax), 0.0, z == MASKED);
+            let x = shifted(n_w[base + j], zmax);
+            let w = exp(x) / total;
+            wz += w * x;
             n_w[base + j] = w;
         }
         // ln w = (z − max) − ln Σ, so H = ln Σ − Σ w (z − max): one log instead of one per weight,
         // whose per-element error at seqK in the thousands would add up past 1e-5.
         softmax_entropy = log(total) - sum_f(wz);
     } else {
-        // Sparsemax: Σ max(z − τ, 0) = 1. 1.5-entmax on x = z/2: Σ max(x − τ, 0)² = 1.
-        // Either way τ ∈ [top − 1, top] where top is the largest (halved) score.
+        // Sparsemax: Σ max(z − τ, 0) = 1. 1.5-entmax on x = z/2: Σ max(x − τ, 0)² = 1. Both on
+        // scores shifted by their maximum, so the largest is 0 and τ ∈ [−1, 0): the largest
+        // always stays in the support, whatever the magnitude of the scores (unshifted, top − 1
+        // rounds to top above 2²⁴ and the support came out empty).
         let sparse = p.normalizer == NORM_SPARSEMAX;
         let half = select(0.5, 1.0, sparse);
-        let top = zmax * half;
-        var lo = top - 1.0;
-        var hi = top;
+        var lo = -1.0;
+        var hi = 0.0;
         for (var it = 0u; it < 64u; it++) {
             let mid = 0.5 * (lo + hi);
             if (mid <= lo || mid >= hi) {
@@ -399,7 +440,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
             }
             var f = 0.0;
             for (var j = lane; j < n; j += WG) {
-                let d = max(n_w[base + j] * half - mid, 0.0);
+                let d = max(shifted(n_w[base + j], zmax) * half - mid, 0.0);
                 f += select(d * d, d, sparse);
             }
             if (sum_f(f) >= 1.0) {
@@ -412,7 +453,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         var s = 0.0;
         var c = 0u;
         for (var j = lane; j < n; j += WG) {
-            let x = n_w[base + j] * half;
+            let x = shifted(n_w[base + j], zmax) * half;
             if (x > lo) {
                 s += x;
                 c += 1u;
@@ -426,7 +467,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         } else {
             var ss = 0.0;
             for (var j = lane; j < n; j += WG) {
-                let x = n_w[base + j] * half;
+                let x = shifted(n_w[base + j], zmax) * half;
                 if (x > lo) {
                     ss += (x - mean) * (x - mean);
                 }
@@ -434,7 +475,7 @@ fn normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
             tau = mean - sqrt(max((1.0 - sum_f(ss)) / size, 0.0));
         }
         for (var j = lane; j < n; j += WG) {
-            let d = max(n_w[base + j] * half - tau, 0.0);
+            let d = max(shifted(n_w[base + j], zmax) * half - tau, 0.0);
             n_w[base + j] = select(d * d, d, sparse);
         }
     }
@@ -492,8 +533,14 @@ fn pcg(v: u32) -> u32 {
     return (word >> 22u) ^ word;
 }
 
-fn drop_uniform(seed: u32, h: u32, i: u32, j: u32) -> f32 {
-    let x = pcg(j + pcg(i + pcg(h + pcg(seed))));
+// dropout::seed_hash: pcg(low) below 2³², pcg(high + pcg(low)) above.
+fn seed_hash(lo: u32, hi: u32) -> u32 {
+    let l = pcg(lo);
+    return select(pcg(hi + l), l, hi == 0u);
+}
+
+fn drop_uniform(h: u32, i: u32, j: u32) -> f32 {
+    let x = pcg(j + pcg(i + pcg(h + seed_hash(p.seed_lo, p.seed_hi))));
     return f32(x >> 8u) * (1.0 / 16777216.0);
 }
 
@@ -506,7 +553,7 @@ fn dropout(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let idx = (h * p.seq_q + i) * p.seq_k + j;
-    let kept = drop_uniform(p.seed, h, i, j) >= p.drop_p;
+    let kept = drop_uniform(h, i, j) >= p.drop_p;
     dr_w[idx] = select(0.0, dr_w[idx] * p.drop_scale, kept);
 }
 
@@ -518,7 +565,8 @@ fn dropout(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @group(0) @binding(1) var<storage, read> o_w: array<f32>;
 @group(0) @binding(2) var<storage, read> o_v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> o_out: array<f32>;
+@group(0) @binding(3) var<storage, read> o_ex: array<i32>;
+@group(0) @binding(4) var<storage, read_write> o_out: array<f32>;
 
 var<workgroup> tw: array<array<f32, C>, T>; // [row i, key j]
 var<workgroup> tv: array<array<f32, T>, C>; // [key j, dimension c]
@@ -528,6 +576,7 @@ fn output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     let h = wg.z;
     let i = wg.y * T + lid.y;
     let c = wg.x * T + lid.x;
+    let ev = o_ex[p.heads * (p.seq_q + p.seq_k) + h]; // v·2^−ev: no sum overflows
     var acc = 0.0;
     for (var j0 = 0u; j0 < p.seq_k; j0 += C) {
         for (var s = 0u; s < C; s += T) {
@@ -540,7 +589,7 @@ fn output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
             let jv = j0 + s + lid.y;
             var v = 0.0;
             if (jv < p.seq_k && c < p.head_dim) {
-                v = o_v[p.v_off + h * p.v_hs + jv * p.v_rs + c];
+                v = ldexp(o_v[p.v_off + h * p.v_hs + jv * p.v_rs + c], -ev);
             }
             tv[s + lid.y][lid.x] = v;
         }
@@ -552,6 +601,59 @@ fn output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
         workgroupBarrier();
     }
     if (i < p.seq_q && c < p.head_dim) {
-        o_out[p.o_off + h * p.o_hs + i * p.o_rs + c] = acc;
+        o_out[p.o_off + h * p.o_hs + i * p.o_rs + c] = scale_sat(acc, ev, 128, F32_MAX);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// row_exponents: ex[h, r] = exponent(max_c |x[h, r, c]|) for the q rows (z = 0) and k rows
+// (z = 1). Dispatch (⌈max(seq_q, seq_k)/64⌉, heads, 2).
+// v_exponents: ex[heads·(seq_q + seq_k) + h] = max(0, exponent(max |v[h]|) − 64), one workgroup
+// per head. Dispatch (heads, 1, 1).
+
+@group(0) @binding(1) var<storage, read> e_q: array<f32>;
+@group(0) @binding(2) var<storage, read> e_k: array<f32>;
+@group(0) @binding(3) var<storage, read> e_v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> e_out: array<i32>;
+
+@compute @workgroup_size(64)
+fn row_exponents(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    let h = gid.y;
+    var m = 0.0;
+    if (gid.z == 0u) {
+        if (r >= p.seq_q) {
+            return;
+        }
+        let base = p.q_off + h * p.q_hs + r * p.q_rs;
+        for (var c = 0u; c < p.head_dim; c++) {
+            m = max(m, abs(e_q[base + c]));
+        }
+        e_out[h * p.seq_q + r] = exponent(m);
+    } else {
+        if (r >= p.seq_k) {
+            return;
+        }
+        let base = p.k_off + h * p.k_hs + r * p.k_rs;
+        for (var c = 0u; c < p.head_dim; c++) {
+            m = max(m, abs(e_k[base + c]));
+        }
+        e_out[p.heads * p.seq_q + h * p.seq_k + r] = exponent(m);
+    }
+}
+
+@compute @workgroup_size(WG)
+fn v_exponents(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    lane = li;
+    let h = wg.x;
+    var m = 0.0;
+    for (var e = lane; e < p.seq_k * p.head_dim; e += WG) {
+        let r = e / p.head_dim;
+        let c = e - r * p.head_dim;
+        m = max(m, abs(e_v[p.v_off + h * p.v_hs + r * p.v_rs + c]));
+    }
+    let top = max_f(m);
+    if (lane == 0u) {
+        e_out[p.heads * (p.seq_q + p.seq_k) + h] = max(exponent(top) - 64, 0);
     }
 }

@@ -8,8 +8,11 @@
 //   2 k, 3 v
 //   4 rope:  [max(seq_q, seq_k), head_dim/2, 2] (cos, sin) from positions::rope_table (RoPE only)
 //   5 bias:  ALiBi: slopes [heads]; relative: b [seq_q + seq_k − 1] indexed by i − j + seq_k − 1
-//   6 out:   f32, in the output layout
-//   7 state: [heads, seq_q, head_dim + 2] f32: acc, running max, running sum between dispatches
+//   6 ex:    i32 scale exponents of q rows, k rows and v heads (row_exponents / v_exponents in
+//            shaders/attention.wgsl): rows are loaded as x·2^−e so no product overflows, scores
+//            and outputs saturate (shaders/finite.wgsl, prepended to this file)
+//   7 out:   f32, in the output layout
+//   8 state: [heads, seq_q, head_dim + 2] f32: acc, running max, running sum between dispatches
 // Dispatch: (query blocks, heads, 1); workgroup = BLOCK_Q invocations. The keys are walked in
 // chunks of CHUNK_TILES tiles, one dispatch per chunk [j_begin, j_end): a dispatch that is not the
 // first resumes from `state`, one that is not the last saves to it, the last writes `out`. The
@@ -70,6 +73,7 @@ struct Params {
     j_begin: u32, j_end: u32,   // this dispatch's keys (multiples of BK, or seq_k)
     first: u32, last: u32,      // 1 when this dispatch starts / ends the walk over the keys
     block_begin: u32,           // the query block of workgroup 0
+    temp_exp: i32,              // temperature = temperature (in [1, 2)) · 2^temp_exp
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -78,12 +82,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> rope: array<f32>;
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-@group(0) @binding(7) var<storage, read_write> state: array<f32>;
+@group(0) @binding(6) var<storage, read> ex: array<i32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> state: array<f32>;
 
 var<workgroup> k_tile: array<vec4<f32>, TILE_VEC4>;   // [BK, 2·D8] vec4
 var<workgroup> v_tile: array<vec4<f32>, TILE_VEC4>;   // [BK, 2·D8] vec4
 var<workgroup> k_norm: array<f32, MAX_BK>;            // ‖k_j‖ for cosine
+var<workgroup> k_exp: array<i32, MAX_BK>;             // k row j is staged as k_j·2^−k_exp
 
 // Columns 4·c4 … 4·c4 + 3 of a row starting at `at` in q, k, v or state, zero past head_dim (the
 // reads past it stay inside the buffer or are clamped by WebGPU's bounds checks; select drops them).
@@ -135,6 +141,8 @@ var<private> run_max: f32;
 var<private> run_sum: f32;
 var<private> tile_max: f32;
 var<private> q_norm: f32;
+var<private> q_e: i32;                              // the query row is held as q·2^−q_e
+var<private> v_e: i32;                              // values are staged as v·2^−v_e
 var<private> slope: f32;                            // ALiBi slope of this head
 var<private> inv: u32;                              // local invocation index
 var<private> head: u32;
@@ -145,6 +153,10 @@ fn score(j0: u32, r: u32) {
     if (r < BK) {   // constant once inlined
         let row = r * 2u * D8;
         let nsq = p.score == SCORE_NEG_SQ_DIST;
+        let ek = k_exp[r];
+        let big = max(q_e, ek);   // neg_sq_dist: both rows at the larger scale
+        let fq = rescale_factor(q_e, big);
+        let fk = rescale_factor(ek, big);
         var sa = vec4<f32>(0.0);
         var sb = vec4<f32>(0.0);
         for (var c8 = 0u; c8 < D8; c8++) {
@@ -153,20 +165,22 @@ fn score(j0: u32, r: u32) {
             let qa = qi[2u * c8];
             let qb = qi[2u * c8 + 1u];
             // dot: q · k; neg_sq_dist: (q − k) · (q − k), the CPU twin's products.
-            sa += select(qa, qa - ka, nsq) * select(ka, qa - ka, nsq);
-            sb += select(qb, qb - kb, nsq) * select(kb, qb - kb, nsq);
+            let da = qa * fq - ka * fk;
+            let db = qb * fq - kb * fk;
+            sa += select(qa, da, nsq) * select(ka, da, nsq);
+            sb += select(qb, db, nsq) * select(kb, db, nsq);
         }
-        var s = lane_sum(sa, sb);
-        s = select(s, -s, nsq);
-        s = select(s, s / sqrt(f32(p.head_dim)), p.score == SCORE_SCALED_DOT);
+        let raw = lane_sum(sa, sb);
+        var s = score_sat(select(raw, raw / sqrt(f32(p.head_dim)), p.score == SCORE_SCALED_DOT), q_e + ek);
+        s = select(s, -score_sat(raw, 2 * big), nsq);
         let norms = q_norm * k_norm[r];
-        s = select(s, select(s / norms, 0.0, norms == 0.0), p.score == SCORE_COSINE);
+        s = select(s, select(raw / norms, 0.0, norms == 0.0), p.score == SCORE_COSINE);
         let j = j0 + r;
         var b = 0.0;
         if (p.positions == POS_RELATIVE) { b = bias[query + p.seq_k - 1u - j]; }
         b = select(b, -slope * f32(max(query, j) - min(query, j)), p.positions == POS_ALIBI);
         let valid = j < p.j_end && allowed(query, j);
-        let sc = select(NEG_INF, (s + b) / p.temperature, valid);
+        let sc = select(NEG_INF, finish(s, b), valid);
         scores[r] = sc;
         tile_max = max(tile_max, sc);
     }
@@ -199,14 +213,17 @@ fn tile(n: u32) {
         let j = j0 + r;
         var kx = vec4<f32>(0.0);
         var vx = vec4<f32>(0.0);
+        var ek = 0;
         if (j < p.j_end) {
-            kx = load_k(p.k_off + head * p.k_hs + j * p.k_rs, c4);
-            // RoPE rotates each key as it is loaded (a vec4 holds whole pairs).
+            ek = ex[p.heads * p.seq_q + head * p.seq_k + j];
+            kx = ldexp(load_k(p.k_off + head * p.k_hs + j * p.k_rs, c4), vec4<i32>(-ek));
+            // RoPE rotates each key as it is loaded (a vec4 holds whole pairs), after scaling.
             if (p.positions == POS_ROPE) { kx = rotate(kx, j, c4); }
-            vx = load_v(p.v_off + head * p.v_hs + j * p.v_rs, c4);
+            vx = ldexp(load_v(p.v_off + head * p.v_hs + j * p.v_rs, c4), vec4<i32>(-v_e));
         }
         k_tile[e] = kx;
         v_tile[e] = vx;
+        if (c4 == 0u) { k_exp[r] = ek; }
     }
     workgroupBarrier();
     if (p.score == SCORE_COSINE) {   // uniform: the barrier stays in uniform control flow
@@ -247,7 +264,9 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     // help stage the tiles.
     let live = query < p.seq_q;
     let base = p.q_off + head * p.q_hs + query * p.q_rs;
-    for (var c4 = 0u; c4 < w4; c4++) { qi[c4] = load_q(base, c4); }
+    q_e = ex[head * p.seq_q + min(query, p.seq_q - 1u)];
+    v_e = ex[p.heads * (p.seq_q + p.seq_k) + head];
+    for (var c4 = 0u; c4 < w4; c4++) { qi[c4] = ldexp(load_q(base, c4), vec4<i32>(-q_e)); }
     if (p.positions == POS_ROPE) {
         for (var c4 = 0u; c4 < w4; c4++) { qi[c4] = rotate(qi[c4], query, c4); }
     }
@@ -292,7 +311,10 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
         let base = p.o_off + head * p.o_hs + query * p.o_rs;
         for (var c4 = 0u; c4 < w4; c4++) {
             let c = base + 4u * c4;
-            let a = acc[c4] * scale;
+            let m = acc[c4] * scale;
+            // Values were staged as v·2^−v_e: scale back, saturating.
+            let a = vec4<f32>(scale_sat(m.x, v_e, 128, F32_MAX), scale_sat(m.y, v_e, 128, F32_MAX),
+                              scale_sat(m.z, v_e, 128, F32_MAX), scale_sat(m.w, v_e, 128, F32_MAX));
             if (4u * c4 < d) { out[c] = a.x; }
             if (4u * c4 + 1u < d) { out[c + 1u] = a.y; }
             if (4u * c4 + 2u < d) { out[c + 2u] = a.z; }

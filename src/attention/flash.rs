@@ -22,6 +22,7 @@
 //! accumulator lives in registers).
 
 use crate::attention::check::check_args;
+use crate::attention::finite::{self, SCORE_LIMIT};
 use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
 use crate::attention::{AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
 use crate::backend::{AttentionArgs, HeadLayout};
@@ -108,12 +109,13 @@ pub fn check_with<T>(args: &AttentionArgs<'_, T>, len: impl Fn(&T) -> usize) -> 
     Ok(())
 }
 
-/// Row-separable score of q and k (raw: before ÷ temperature). `norms` = (‖q‖, ‖k‖), used by cosine.
+/// Row-separable score of the scaled rows q̂ = q·2^−eq and k̂ = k·2^−ek (raw: before bias and
+/// temperature), saturated (`attention::finite`). `norms` = (‖q̂‖, ‖k̂‖), used by cosine.
 #[inline]
-fn score(kind: &Score, q: &[f32], k: &[f32], norms: (f32, f32)) -> f32 {
+fn score(kind: &Score, q: &[f32], k: &[f32], (eq, ek): (i32, i32), norms: (f32, f32)) -> f32 {
     match kind {
-        Score::Dot => dot(q, k),
-        Score::ScaledDot => dot(q, k) / (q.len() as f32).sqrt(),
+        Score::Dot => finite::scale_sat(dot(q, k), eq + ek, SCORE_LIMIT),
+        Score::ScaledDot => finite::scale_sat(dot(q, k) / (q.len() as f32).sqrt(), eq + ek, SCORE_LIMIT),
         Score::Cosine => {
             let n = norms.0 * norms.1;
             if n == 0.0 {
@@ -122,7 +124,13 @@ fn score(kind: &Score, q: &[f32], k: &[f32], norms: (f32, f32)) -> f32 {
                 dot(q, k) / n
             }
         }
-        Score::NegSqDist => -lanes(q, k, |a, b| (a - b) * (a - b)),
+        Score::NegSqDist => {
+            // Both rows at the larger of their scales (the GPU's factors: 2^(e − c), 0 below 2⁻¹²⁶).
+            let c = eq.max(ek);
+            let f = |e: i32| if e - c < -126 { 0.0 } else { finite::pow2(e - c) };
+            let (fq, fk) = (f(eq), f(ek));
+            -finite::scale_sat(lanes(q, k, |a, b| (a * fq - b * fk) * (a * fq - b * fk)), 2 * c, SCORE_LIMIT)
+        }
         Score::Additive(_) => unreachable!("additive scores are rejected by flash::check"),
     }
 }
@@ -151,15 +159,24 @@ fn lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     acc.iter().sum::<f32>()
 }
 
-/// Copies head `h` of an operand into contiguous [seq, d] rows, rotated by RoPE when `rope` is
-/// given (so each key is rotated once per head, not once per query block).
-fn gather(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, rope: Option<&[f32]>) -> Vec<f32> {
+/// Copies head `h` of an operand into contiguous [seq, d] rows, each scaled by 2^−(its
+/// exponent) when `exps` is given and then rotated by RoPE when `rope` is (so each key is
+/// rotated once per head, not once per query block).
+fn gather(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize, rope: Option<&[f32]>, exps: Option<&mut Vec<i32>>) -> Vec<f32> {
     let mut out = Vec::with_capacity(seq * d);
+    let mut exps = exps;
     for i in 0..seq {
         let at = layout.offset + h * layout.head_stride + i * layout.row_stride;
         out.extend_from_slice(&x[at..at + d]);
+        let row = &mut out[i * d..];
+        if let Some(exps) = exps.as_mut() {
+            let e = finite::row_exponent(row);
+            let f = finite::pow2(-e);
+            row.iter_mut().for_each(|x| *x *= f);
+            exps.push(e);
+        }
         if let Some(table) = rope {
-            rope_rotate(&mut out[i * d..], i, table);
+            rope_rotate(row, i, table);
         }
     }
     out
@@ -186,9 +203,17 @@ pub fn attention_cpu(args: &AttentionArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
     let mut scores = vec![0.0f32; bk];
     let mut state: Vec<Running> = (0..BLOCK_Q).map(|_| Running { max: f32::NEG_INFINITY, sum: 0.0, acc: vec![0.0; d] }).collect();
     for h in 0..heads {
-        let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref()); // [seq_q, d]
-        let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref()); // [seq_k, d]
-        let vh = gather(args.v, &args.v_layout, h, seq_k, d, None); // [seq_k, d]
+        // q and k rows scaled to their largest element (exact), v as a whole above 2⁶⁴, so no
+        // product or sum overflows (`attention::finite`).
+        let (mut q_exp, mut k_exp) = (Vec::with_capacity(seq_q), Vec::with_capacity(seq_k));
+        let qh = gather(args.q, &args.q_layout, h, seq_q, d, rope.as_deref(), Some(&mut q_exp)); // [seq_q, d]
+        let kh = gather(args.k, &args.k_layout, h, seq_k, d, rope.as_deref(), Some(&mut k_exp)); // [seq_k, d]
+        let mut vh = gather(args.v, &args.v_layout, h, seq_k, d, None, None); // [seq_k, d]
+        let v_exp = finite::v_exponent(vh.iter().fold(0.0f32, |m, &x| m.max(x.abs())));
+        if v_exp > 0 {
+            let f = finite::pow2(-v_exp);
+            vh.iter_mut().for_each(|x| *x *= f);
+        }
         let bias = |i: usize, j: usize| match &spec.positions {
             Positions::Alibi => alibi_bias(slopes[h], i, j),
             Positions::RelativeBias(b) => b[relative_index(i, j, seq_k)],
@@ -214,8 +239,8 @@ pub fn attention_cpu(args: &AttentionArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
                     let mut tile_max = f32::NEG_INFINITY;
                     for (j, s) in (j0..j1).zip(scores.iter_mut()) {
                         *s = if allowed(spec.mask, i, j) {
-                            let raw = score(&spec.score, qi, &kh[j * d..(j + 1) * d], (q_norm, k_norms[j]));
-                            (raw + bias(i, j)) / spec.temperature
+                            let raw = score(&spec.score, qi, &kh[j * d..(j + 1) * d], (q_exp[i], k_exp[j]), (q_norm, k_norms[j]));
+                            finite::finish(raw, bias(i, j), spec.temperature)
                         } else {
                             f32::NEG_INFINITY
                         };
@@ -248,7 +273,7 @@ pub fn attention_cpu(args: &AttentionArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {
                 let inv = if st.sum > 0.0 { 1.0 / st.sum } else { 0.0 };
                 let at = o.offset + h * o.head_stride + i * o.row_stride;
                 for (dst, &a) in out[at..at + d].iter_mut().zip(&st.acc) {
-                    *dst = a * inv;
+                    *dst = finite::scale_sat(a * inv, v_exp, f32::MAX);
                 }
             }
         }

@@ -4,10 +4,13 @@
 //!
 //! Order of operations (see `positions` for why): RoPE on q and k → score → + position bias →
 //! ÷ temperature → mask → normalize → stats (of the normalized weights) → dropout → weights · v.
+//! At the edges (`finite`): scores and (score + bias) / temperature saturate to ±2¹²⁶, outputs
+//! to ±f32::MAX; the f64 sums here cannot overflow on f32 inputs.
 
 use super::positions::{alibi_slopes, relative_index, rope_angle};
 use super::spec::{AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
 use super::dropout;
+use super::finite::SCORE_LIMIT;
 
 /// Everything one call returns, head-major: weights [heads, seq_q, seq_k], output
 /// [heads, seq_q, head_dim], entropy [heads, seq_q], coverage [heads, seq_k].
@@ -49,7 +52,7 @@ pub fn attention(dims: &AttentionDims, q: &[f32], k: &[f32], v: &[f32], spec: &A
                     Positions::RelativeBias(b) => b[relative_index(i, j, seq_k)] as f64,
                     Positions::None | Positions::Rope => 0.0,
                 };
-                scores[j] = (score(&spec.score, &qi, &kj) + bias) / spec.temperature as f64;
+                scores[j] = sat((score(&spec.score, &qi, &kj) + bias) / spec.temperature as f64);
                 allowed[j] = match spec.mask {
                     Mask::None | Mask::TopK(_) => true,
                     Mask::Causal => j <= i,
@@ -87,7 +90,14 @@ pub fn attention(dims: &AttentionDims, q: &[f32], k: &[f32], v: &[f32], spec: &A
             }
         }
     }
+    // Outputs saturate to the f32 range.
+    r.output.iter_mut().for_each(|o| *o = o.clamp(-f32::MAX as f64, f32::MAX as f64));
     r
+}
+
+/// A score saturated to ±SCORE_LIMIT (see `attention::finite`).
+fn sat(x: f64) -> f64 {
+    x.clamp(-SCORE_LIMIT as f64, SCORE_LIMIT as f64)
 }
 
 fn rope(x: &mut [f64], pos: usize) {
@@ -104,9 +114,10 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The raw score s(q, k), before bias and temperature.
+/// The raw score s(q, k), before bias and temperature, saturated to ±SCORE_LIMIT (the additive
+/// score's projections too).
 pub fn score(kind: &Score, q: &[f64], k: &[f64]) -> f64 {
-    match kind {
+    sat(match kind {
         Score::Dot => dot(q, k),
         Score::ScaledDot => dot(q, k) / (q.len() as f64).sqrt(),
         Score::Cosine => {
@@ -122,12 +133,13 @@ pub fn score(kind: &Score, q: &[f64], k: &[f64]) -> f64 {
             let d = q.len();
             (0..a.hidden)
                 .map(|u| {
-                    let pre: f64 = (0..d).map(|c| a.wq[u * d + c] as f64 * q[c] + a.wk[u * d + c] as f64 * k[c]).sum();
-                    a.v[u] as f64 * pre.tanh()
+                    let pq: f64 = (0..d).map(|c| a.wq[u * d + c] as f64 * q[c]).sum();
+                    let pk: f64 = (0..d).map(|c| a.wk[u * d + c] as f64 * k[c]).sum();
+                    a.v[u] as f64 * (sat(pq) + sat(pk)).tanh()
                 })
                 .sum()
         }
-    }
+    })
 }
 
 /// Which entries the top-k mask keeps: the k largest, ties to the lower index.
@@ -150,11 +162,15 @@ pub fn softmax(z: &[f64]) -> Vec<f64> {
 
 /// Sparsemax (Martins & Astudillo 2016, Alg. 1): sort descending, the support is the largest
 /// k with 1 + k·z₍ₖ₎ > Σ_{r≤k} z₍ᵣ₎, τ = (Σ_{r≤k} z₍ᵣ₎ − 1)/k, p = max(z − τ, 0).
+/// Computed on z − max z (the same projection), so the largest score stays in the support at any
+/// magnitude.
 pub fn sparsemax(z: &[f64]) -> Vec<f64> {
     if z.is_empty() {
         return Vec::new();
     }
-    let mut s = z.to_vec();
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let z: Vec<f64> = z.iter().map(|&x| x - m).collect();
+    let mut s = z.clone();
     s.sort_by(|a, b| b.total_cmp(a));
     let (mut cum, mut support, mut support_sum) = (0.0, 0, 0.0);
     for (r, &x) in s.iter().enumerate() {
@@ -171,11 +187,13 @@ pub fn sparsemax(z: &[f64]) -> Vec<f64> {
 /// 1.5-entmax (Peters, Niculae & Martins 2019, Alg. 2 with α = 1.5): with x = z/2 sorted
 /// descending, for each prefix of size ρ τ_ρ = mean_ρ − √max(0, (1 − ss_ρ)/ρ) where ss_ρ is the
 /// prefix's sum of squared deviations; the support is #{ρ : τ_ρ ≤ x₍ρ₎} and p = max(x − τ, 0)².
+/// Also on z − max z.
 pub fn entmax15(z: &[f64]) -> Vec<f64> {
     if z.is_empty() {
         return Vec::new();
     }
-    let x: Vec<f64> = z.iter().map(|&v| v / 2.0).collect();
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let x: Vec<f64> = z.iter().map(|&v| (v - m) / 2.0).collect();
     let mut s = x.clone();
     s.sort_by(|a, b| b.total_cmp(a));
     let taus: Vec<f64> = (1..=s.len())

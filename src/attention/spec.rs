@@ -79,7 +79,8 @@ pub enum Positions {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Dropout {
     pub p: f32,
-    pub seed: u32,
+    /// Any u64; the JS API takes whole numbers up to 2⁵³ − 1.
+    pub seed: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -122,18 +123,8 @@ impl AttentionDims {
         ensure!(head_dim > 0, "headDim must be at least 1, got {head_dim}");
         ensure!(
             heads.checked_mul(seq_k.max(seq_q)).and_then(|n| n.checked_mul(head_dim)).is_some_and(|n| n < (1 << 31)),
-            "heads × max(seqQ, seqK) × headDim = {heads} × {} × {head_dim} is too large",
+            "too large: heads × max(seqQ, seqK) × headDim = {heads} × {} × {head_dim} must stay under 2³¹ (the GPU kernels index in 32 bits)",
             seq_q.max(seq_k)
-        );
-        Ok(())
-    }
-
-    /// Whether the [heads, seqQ, seqK] weights can be indexed (only paths that store them care).
-    pub fn validate_weights(&self) -> Result<()> {
-        let AttentionDims { heads, seq_q, seq_k, .. } = *self;
-        ensure!(
-            heads.checked_mul(seq_q).and_then(|n| n.checked_mul(seq_k)).is_some_and(|n| n < (1 << 31)),
-            "heads × seqQ × seqK = {heads} × {seq_q} × {seq_k} is too large (ask for returnWeights: false to use the fused kernel)"
         );
         Ok(())
     }
@@ -143,10 +134,9 @@ impl AttentionSpec {
     /// Checks the spec against the sizes it will run with.
     pub fn validate(&self, dims: &AttentionDims) -> Result<()> {
         dims.validate()?;
-        // The fused kernel never stores the weights, so only the unfused path is bounded by them.
-        if self.return_weights || !super::flash::supports(self) || !super::flash::supports_dims(dims) {
-            dims.validate_weights()?;
-        }
+        // Before anything is allocated: what this call needs must fit this process's memory
+        // (the GPU backend checks its device's limits too).
+        super::size::check(dims, self, super::size::Place::Host, &super::size::MemoryLimits::host())?;
         ensure!(
             self.temperature.is_finite() && self.temperature > 0.0,
             "temperature must be a finite number > 0, got {}",

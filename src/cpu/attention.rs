@@ -8,10 +8,12 @@
 //! The order of operations is the one documented in `attention::positions` and followed by
 //! `attention::reference`.
 
+use crate::attention::finite::{self, finish, SCORE_LIMIT};
 use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope_rotate, rope_table};
-use crate::attention::{dropout, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
+use crate::attention::{dropout, size, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
 use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout};
 use crate::cpu::dense;
+use crate::error::Result;
 use std::borrow::Cow;
 
 /// Query rows sharing one pass over the keys and values: enough that packing k and v for the
@@ -19,36 +21,49 @@ use std::borrow::Cow;
 const ROW_BLOCK: usize = 64;
 
 /// Computes one attention call. `args` must have passed `attention::check::check_args`.
-pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>> {
+pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<Vec<f32>>> {
     let AttentionDims { heads, seq_q, seq_k, head_dim: d } = args.dims;
     let spec = args.spec;
     let rope = (spec.positions == Positions::Rope).then(|| rope_table(seq_q.max(seq_k), d));
     let slopes = alibi_slopes(heads);
-    let mut output = vec![0.0f32; heads * seq_q * d];
-    let mut weights = spec.return_weights.then(|| vec![0.0f32; heads * seq_q * seq_k]);
+    let mut output = zeros(heads * seq_q * d)?;
+    let mut weights = if spec.return_weights { Some(zeros(heads * seq_q * seq_k)?) } else { None };
     let mut entropy = spec.stats.then(|| vec![0.0f32; heads * seq_q]);
     let mut coverage = spec.stats.then(|| vec![0.0f32; heads * seq_k]);
 
     // [ROW_BLOCK, seq_k]: scores, then weights. When the weights are returned, a block is
     // computed in place in them (their rows for one head and block are contiguous).
-    let mut scratch_block = if weights.is_some() { Vec::new() } else { vec![0.0f32; ROW_BLOCK * seq_k] };
+    let mut scratch_block = if weights.is_some() { Vec::new() } else { zeros(ROW_BLOCK * seq_k)? };
     let mut scratch = Scratch::default();
     let contiguous_softmax = spec.normalizer == Normalizer::Softmax && !matches!(spec.mask, Mask::TopK(_));
-    let dot = matches!(spec.score, Score::Dot | Score::ScaledDot);
     let scale = 1.0 / (d as f32).sqrt();
+    // Kept weights sum to at most 1/(1−p) (1 without dropout; a little more in rounding).
+    let weight_sum = 1.001 * spec.dropout.map_or(1.0, |dr| dropout::rescale(dr.p)) as f64;
     let o = &args.out_layout;
     for h in 0..heads {
         // Dot-product scores of a block are one matrix product q_block · kᵀ, and weights · v
         // another; kᵀ [d, seq_k] and v [seq_k, d] are packed once for all blocks of the head,
-        // straight from where the projection left them. Other scores, and RoPE, work on copies.
+        // straight from where the projection left them — unless their magnitudes could
+        // overflow a product, when they go the way of the other scores: pairwise, on rows
+        // scaled by powers of two (`attention::finite`).
+        let dot = matches!(spec.score, Score::Dot | Score::ScaledDot)
+            && dot_stays_finite(head_max(args.q, &args.q_layout, h, seq_q, d), head_max(args.k, &args.k_layout, h, seq_k, d), d);
         let in_place = dot && rope.is_none();
-        let (q, ldq) = head(args.q, &args.q_layout, h, seq_q, d, in_place, rope.as_deref());
-        let (k, ldk) = head(args.k, &args.k_layout, h, seq_k, d, in_place, rope.as_deref());
         let v = &args.v[args.v_layout.offset + h * args.v_layout.head_stride..];
+        let v_max = head_max(args.v, &args.v_layout, h, seq_k, d);
         let v_packed = dense::pack_weight_strided(v, args.v_layout.row_stride, seq_k, d);
-        let scores = match dot {
-            true => HeadScores::Product { k_t: dense::pack_weight_transposed(&k, ldk, seq_k, d) },
-            false => HeadScores::Pairwise(Scorer::new(spec, &q, &k, d)),
+        let (q, ldq, scores) = match dot {
+            true => {
+                let (q, ldq) = head(args.q, &args.q_layout, h, seq_q, d, in_place, rope.as_deref());
+                let (k, ldk) = head(args.k, &args.k_layout, h, seq_k, d, in_place, rope.as_deref());
+                let k_t = dense::pack_weight_transposed(&k, ldk, seq_k, d);
+                (q, ldq, HeadScores::Product { k_t })
+            }
+            false => {
+                let q = gather(args.q, &args.q_layout, h, seq_q, d, None);
+                let k = gather(args.k, &args.k_layout, h, seq_k, d, None);
+                (Cow::Owned(Vec::new()), d, HeadScores::Pairwise(Scorer::new(spec, q, k, d, rope.as_deref())))
+            }
         };
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
@@ -96,10 +111,52 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> AttentionOutput<Vec<f32>
             }
             // [rows, d] = [rows, seq_k] · [seq_k, d], into its place in the output.
             let out = &mut output[o.offset + h * o.head_stride + i0 * o.row_stride..];
-            dense::matmul_packed_into(block, seq_k, &v_packed, rows, seq_k, d, out, o.row_stride);
+            if v_max as f64 * weight_sum <= f32::MAX as f64 / 2.0 {
+                dense::matmul_packed_into(block, seq_k, &v_packed, rows, seq_k, d, out, o.row_stride);
+            } else {
+                saturating_output(block, rows, seq_k, v, args.v_layout.row_stride, d, out, o.row_stride);
+            }
         }
     }
-    AttentionOutput { output, weights, entropy, coverage }
+    Ok(AttentionOutput { output, weights, entropy, coverage })
+}
+
+/// A zeroed buffer, or an error where the memory cannot be had (in wasm a failed allocation
+/// would abort the module).
+fn zeros(n: usize) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| crate::invalid!("too large: could not allocate {} for attention", size::bytes(n as u64 * 4)))?;
+    v.resize(n, 0.0);
+    Ok(v)
+}
+
+/// Largest |value| of head h of an operand.
+fn head_max(x: &[f32], layout: &HeadLayout, h: usize, seq: usize, d: usize) -> f32 {
+    let mut m = 0.0f32;
+    for i in 0..seq {
+        let at = layout.offset + h * layout.head_stride + i * layout.row_stride;
+        m = x[at..at + d].iter().fold(m, |m, &x| if x.abs() > m { x.abs() } else { m });
+    }
+    m
+}
+
+/// Whether every dot product of rows bounded by `q_max` and `k_max` (also after RoPE, which can
+/// grow an element by √2) stays within the score range, so the plain matrix product is exact
+/// to rounding.
+fn dot_stays_finite(q_max: f32, k_max: f32, d: usize) -> bool {
+    2.0 * q_max as f64 * k_max as f64 * d as f64 <= SCORE_LIMIT as f64 && q_max < 1e30 && k_max < 1e30
+}
+
+/// weights · v in f64, saturated to ±f32::MAX: for values so large the f32 product could
+/// overflow (and +∞ − ∞ give NaN).
+#[allow(clippy::too_many_arguments)]
+fn saturating_output(w: &[f32], rows: usize, seq_k: usize, v: &[f32], ldv: usize, d: usize, out: &mut [f32], ldo: usize) {
+    for r in 0..rows {
+        for c in 0..d {
+            let sum: f64 = (0..seq_k).map(|j| w[r * seq_k + j] as f64 * v[j * ldv + c] as f64).sum();
+            out[r * ldo + c] = sum.clamp(-f32::MAX as f64, f32::MAX as f64) as f32;
+        }
+    }
 }
 
 /// Whether [`add_bias_and_temperature`] changes a row.
@@ -108,15 +165,16 @@ fn has_bias_or_temperature(spec: &AttentionSpec) -> bool {
 }
 
 /// score ← (score + position bias) / temperature over one row, skipped when it is the identity.
+/// (`finite::finish`: saturating, never ∞.)
 fn add_bias_and_temperature(spec: &AttentionSpec, slope: f32, i: usize, row: &mut [f32]) {
     let t = spec.temperature;
     match &spec.positions {
-        Positions::Alibi => row.iter_mut().enumerate().for_each(|(j, s)| *s = (*s + alibi_bias(slope, i, j)) / t),
+        Positions::Alibi => row.iter_mut().enumerate().for_each(|(j, s)| *s = finish(*s, alibi_bias(slope, i, j), t)),
         Positions::RelativeBias(b) => {
             let seq_k = row.len();
-            row.iter_mut().enumerate().for_each(|(j, s)| *s = (*s + b[relative_index(i, j, seq_k)]) / t);
+            row.iter_mut().enumerate().for_each(|(j, s)| *s = finish(*s, b[relative_index(i, j, seq_k)], t));
         }
-        Positions::None | Positions::Rope if t != 1.0 => row.iter_mut().for_each(|s| *s /= t),
+        Positions::None | Positions::Rope if t != 1.0 => row.iter_mut().for_each(|s| *s = finish(*s, 0.0, t)),
         Positions::None | Positions::Rope => {}
     }
 }
@@ -319,43 +377,76 @@ fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// How a head's scores are made: dot products as one matrix product per block of queries with
-/// kᵀ packed once, any other score one (query, key) pair at a time.
+/// kᵀ packed once, any other score (or dot products of huge rows) one (query, key) pair at a time.
 enum HeadScores<'a> {
     Product { k_t: Vec<f32> },
     Pairwise(Scorer<'a>),
 }
 
-/// Raw scores of one head for the scores other than the dot products, with whatever per-row
-/// data the score function needs precomputed.
+/// Raw scores of one head, one (query, key) pair at a time, on rows scaled by powers of two so
+/// that no product overflows (`attention::finite`), with whatever per-row data the score
+/// function needs precomputed.
 struct Scorer<'a> {
     kind: &'a Score,
-    /// [seq_q, width] and [seq_k, width]: the (rotated) q and k rows, or for the additive score
-    /// their projections W_q q and W_k k (width = hidden).
+    /// [seq_q, width] and [seq_k, width]: the scaled (then rotated) q and k rows, or for the
+    /// additive score their projections W_q q and W_k k (width = hidden).
     q: Vec<f32>,
     k: Vec<f32>,
     width: usize,
-    /// √‖row‖² of each q and k row (cosine only).
+    /// Each row's scale: row = scaled row · 2^exp.
+    q_exp: Vec<i32>,
+    k_exp: Vec<i32>,
+    /// √‖row‖² of each scaled q and k row (cosine only).
     q_norm: Vec<f32>,
     k_norm: Vec<f32>,
+    scale: f32,
+}
+
+/// Scales each row of `x` ([n, d]) by 2^−exponent (exact), then rotates it by RoPE when a table
+/// is given; returns the exponents.
+fn scale_rows(x: &mut [f32], d: usize, rope: Option<&[f32]>) -> Vec<i32> {
+    x.chunks_exact_mut(d)
+        .enumerate()
+        .map(|(i, row)| {
+            let e = finite::row_exponent(row);
+            let f = finite::pow2(-e);
+            row.iter_mut().for_each(|x| *x *= f);
+            if let Some(table) = rope {
+                rope_rotate(row, i, table);
+            }
+            e
+        })
+        .collect()
 }
 
 impl<'a> Scorer<'a> {
-    fn new(spec: &'a AttentionSpec, q: &[f32], k: &[f32], d: usize) -> Self {
+    fn new(spec: &'a AttentionSpec, mut q: Vec<f32>, mut k: Vec<f32>, d: usize, rope: Option<&[f32]>) -> Self {
+        let q_exp = scale_rows(&mut q, d, rope);
+        let k_exp = scale_rows(&mut k, d, rope);
         let norms = |x: &[f32]| x.chunks_exact(d).map(|r| dot(r, r).sqrt()).collect::<Vec<f32>>();
         let (q_norm, k_norm) = match spec.score {
-            Score::Cosine => (norms(q), norms(k)),
+            Score::Cosine => (norms(&q), norms(&k)),
             _ => (Vec::new(), Vec::new()),
         };
         let (q, k, width) = match &spec.score {
             Score::Additive(a) => {
-                let project = |x: &[f32], w: &[f32]| -> Vec<f32> {
-                    x.chunks_exact(d).flat_map(|row| w.chunks_exact(d).map(move |wu| dot(wu, row))).collect()
+                // W x = 2^e · W x̂, exact in f64, saturated.
+                let project = |x: &[f32], exps: &[i32], w: &[f32]| -> Vec<f32> {
+                    x.chunks_exact(d)
+                        .zip(exps)
+                        .flat_map(|(row, &e)| {
+                            w.chunks_exact(d).map(move |wu| {
+                                let p: f64 = wu.iter().zip(row).map(|(&a, &b)| a as f64 * b as f64).sum();
+                                (p * 2f64.powi(e)).clamp(-SCORE_LIMIT as f64, SCORE_LIMIT as f64) as f32
+                            })
+                        })
+                        .collect()
                 };
-                (project(q, &a.wq), project(k, &a.wk), a.hidden)
+                (project(&q, &q_exp, &a.wq), project(&k, &k_exp, &a.wk), a.hidden)
             }
-            _ => (q.to_vec(), k.to_vec(), d),
+            _ => (q, k, d),
         };
-        Scorer { kind: &spec.score, q, k, width, q_norm, k_norm }
+        Scorer { kind: &spec.score, q, k, width, q_exp, k_exp, q_norm, k_norm, scale: 1.0 / (d as f32).sqrt() }
     }
 
     /// Raw scores of query rows i0 .. i0+rows against every key, into out[r * seq_k + j].
@@ -366,8 +457,10 @@ impl<'a> Scorer<'a> {
             for r in 0..rows {
                 let i = i0 + r;
                 let qi = &self.q[i * w..(i + 1) * w];
+                let e = self.q_exp[i] + self.k_exp[j];
                 out[r * seq_k + j] = match self.kind {
-                    Score::Dot | Score::ScaledDot => unreachable!("dot products are one matrix product (HeadScores::Product)"),
+                    Score::Dot => finite::scale_sat(dot(qi, kj), e, SCORE_LIMIT),
+                    Score::ScaledDot => finite::scale_sat(dot(qi, kj) * self.scale, e, SCORE_LIMIT),
                     Score::Cosine => {
                         let n = self.q_norm[i] * self.k_norm[j];
                         if n == 0.0 {
@@ -376,12 +469,38 @@ impl<'a> Scorer<'a> {
                             dot(qi, kj) / n
                         }
                     }
-                    Score::NegSqDist => -sq_dist(qi, kj),
-                    Score::Additive(a) => qi.iter().zip(kj).zip(&a.v).map(|((x, y), vu)| vu * (x + y).tanh()).sum(),
+                    Score::NegSqDist => {
+                        // Both rows at the larger of their scales.
+                        let c = self.q_exp[i].max(self.k_exp[j]);
+                        let f = |e: i32| if e - c < -126 { 0.0 } else { finite::pow2(e - c) };
+                        let dist = match self.q_exp[i] == self.k_exp[j] {
+                            true => sq_dist(qi, kj),
+                            false => sq_dist_scaled(qi, f(self.q_exp[i]), kj, f(self.k_exp[j])),
+                        };
+                        -finite::scale_sat(dist, 2 * c, SCORE_LIMIT)
+                    }
+                    Score::Additive(a) => {
+                        let s: f64 = qi.iter().zip(kj).zip(&a.v).map(|((x, y), vu)| *vu as f64 * (x + y).tanh() as f64).sum();
+                        s.clamp(-SCORE_LIMIT as f64, SCORE_LIMIT as f64) as f32
+                    }
                 };
             }
         }
     }
+}
+
+/// ‖a·fa − b·fb‖².
+fn sq_dist_scaled(a: &[f32], fa: f32, b: &[f32], fb: f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x * fa - y * fb) * (x * fa - y * fb)).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            let t = x[l] * fa - y[l] * fb;
+            acc[l] += t * t;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Per-row buffers, reused across rows.
@@ -418,16 +537,21 @@ fn normalize_row(normalizer: Normalizer, mask: Mask, i: usize, row: &mut [f32], 
                 *s *= inv;
             }
         }
+        // Both on the scores shifted by their maximum (exact in f64), so that the largest is 0
+        // and always in the support: unshifted, τ = (Σz − 1)/k loses the 1 once z is large, and
+        // the row came out all zeros.
         Normalizer::Sparsemax => {
+            let m = shift_by_max(&mut ws.values);
             let tau = sparsemax_threshold(&mut ws.values);
             for (s, &k) in row.iter_mut().zip(keep) {
-                *s = if k { (*s as f64 - tau).max(0.0) as f32 } else { 0.0 };
+                *s = if k { (*s as f64 - m - tau).max(0.0) as f32 } else { 0.0 };
             }
         }
         Normalizer::Entmax15 => {
+            let m = shift_by_max(&mut ws.values);
             let tau = entmax15_threshold(&mut ws.values);
             for (s, &k) in row.iter_mut().zip(keep) {
-                *s = if k { (*s as f64 / 2.0 - tau).max(0.0).powi(2) as f32 } else { 0.0 };
+                *s = if k { ((*s as f64 - m) / 2.0 - tau).max(0.0).powi(2) as f32 } else { 0.0 };
             }
         }
     }
@@ -452,6 +576,13 @@ fn mask_row(mask: Mask, i: usize, row: &[f32], ws: &mut Scratch) {
             ws.keep.extend((0..n).map(|j| order(&j, &kth) != std::cmp::Ordering::Greater));
         }
     }
+}
+
+/// Subtracts the largest value from every value; returns it.
+fn shift_by_max(z: &mut [f64]) -> f64 {
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    z.iter_mut().for_each(|x| *x -= m);
+    m
 }
 
 /// τ of sparsemax by sorting (sorts `z` in place, descending).

@@ -98,7 +98,7 @@ impl Backend for CpuBackend {
             let output = flash::attention_cpu(args)?;
             return Ok(AttentionOutput { output, weights: None, entropy: None, coverage: None });
         }
-        Ok(attention::attention(args))
+        attention::attention(args)
     }
 
     fn rollout(&mut self, args: &RolloutArgs<'_, Vec<f32>>) -> Result<Vec<f32>> {

@@ -4,13 +4,14 @@
 use super::kernel::KernelDef;
 use super::{GpuBackend, GpuTensor};
 use crate::attention::flash::{self, BLOCK_Q, MAX_HEAD_DIM};
+use crate::attention::finite::split_temperature;
 use crate::attention::positions::{alibi_slopes, rope_table};
 use crate::attention::{Mask, Positions, Score};
 use crate::backend::{AttentionArgs, HeadLayout};
 use crate::error::Result;
 use crate::Backend;
 
-const SOURCE: &str = include_str!("../../shaders/flash.wgsl");
+const SOURCE: &str = concat!(include_str!("../../shaders/finite.wgsl"), include_str!("../../shaders/flash.wgsl"));
 
 /// One pipeline per padded row width D8 = ceil(head_dim / 8) (constant loop bounds; see the
 /// shader), built on first use; its tile height is `block_k` of that width.
@@ -20,7 +21,7 @@ macro_rules! flash_defs {
             name: concat!("flash_d8_", $d8),
             source: SOURCE,
             entry: "flash",
-            inputs: 5,
+            inputs: 6,
             outputs: 2,
             constants: &[("BLOCK_Q", BLOCK_Q as f64), ("D8", $d8 as f64), ("BK", flash::block_k(8 * $d8) as f64)],
         }),*]
@@ -53,6 +54,7 @@ struct Params {
     first: u32,
     last: u32,
     block_begin: u32,
+    temp_exp: i32,
 }
 
 fn layout(l: &HeadLayout) -> [u32; 3] {
@@ -90,6 +92,7 @@ impl GpuBackend {
             Positions::RelativeBias(b) => (3, None, Some(b.clone())),
         };
         let rope = self.upload(rope.as_deref().unwrap_or(&[0.0]))?;
+        let exps = self.flash_exponents(args)?;
         let bias = self.upload(bias.as_deref().unwrap_or(&[0.0]))?;
         let mut params = Params {
             heads: d.heads as u32,
@@ -103,13 +106,14 @@ impl GpuBackend {
             score,
             mask,
             window,
-            temperature: args.spec.temperature,
+            temperature: split_temperature(args.spec.temperature).0,
             positions,
             j_begin: 0,
             j_end: 0,
             first: 1,
             last: 1,
             block_begin: 0,
+            temp_exp: split_temperature(args.spec.temperature).1,
         };
         let blocks = d.seq_q.div_ceil(BLOCK_Q);
         let chunk = flash::gpu_chunk_keys(d.head_dim);
@@ -140,7 +144,7 @@ impl GpuBackend {
             params.last = (c + 1 == chunks) as u32;
             params.block_begin = lo as u32;
             let groups = [(hi - lo) as u32, d.heads as u32, 1];
-            self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias], &[&out, &state], groups)?;
+            self.dispatch(def, &params, &[args.q, args.k, args.v, &rope, &bias, &exps], &[&out, &state], groups)?;
         }
         Ok(out)
     }
