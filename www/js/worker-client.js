@@ -108,6 +108,9 @@ const own = (v) => (ArrayBuffer.isView(v) && v.byteLength !== v.buffer.byteLengt
 const ownAll = (v) => (v && typeof v === 'object' && !ArrayBuffer.isView(v) && !Array.isArray(v)
   ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, own(x)])) : own(v));
 
+const describe = (v) => (typeof v === 'string' ? `'${v}'` : typeof v === 'number' ? String(v) : v === null ? 'null'
+  : typeof v === 'function' ? 'a function' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v);
+
 // The worker resolves relative URLs against its own script: resolve them against the page first,
 // as the glue's fetch would.
 function pageUrl(url) {
@@ -139,12 +142,12 @@ export class Playground {
   /** `Playground.sinusoidal(seq, dim)`: the same table as the glue's, computed here (it is static
    *  and synchronous, so it cannot wait for the worker). */
   static sinusoidal(seq, dim) {
+    // The glue's messages (src/api/parse.rs `count`, src/attention/sinusoidal.rs).
     for (const [name, v] of [['seq', seq], ['dim', dim]]) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v >= 2 ** 31) {
-        throw new Error(`${name} must be a whole number ≥ 1, got ${typeof v === 'number' ? v : typeof v}`);
-      }
+      if (Number.isInteger(v) && v > 2 ** 31 - 1) throw new Error(`invalid input: ${name} must be at most 2147483647, got ${v}`);
+      if (!Number.isInteger(v) || v < 1) throw new Error(`invalid input: ${name} must be a whole number ≥ 1, got ${describe(v)}`);
     }
-    if (seq * dim > 2 ** 28) throw new Error(`sinusoidal: seq × dim = ${seq} × ${dim} is too large`);
+    if (seq * dim > 2 ** 28) throw new Error(`invalid input: sinusoidal: seq × dim = ${seq} × ${dim} is too large`);
     const t = new Float32Array(seq * dim);
     for (let pos = 0; pos < seq; pos++) {
       for (let c = 0; c < dim; c++) {
