@@ -1,7 +1,7 @@
 // A [rows, cols] weight matrix as a canvas heatmap with token labels. Labels are text nodes
 // (textContent), never HTML. Exact zeros (sparsemax, masks) stay white. `svg()` / `json()` give
 // the same cells as vector <rect>s and as numbers (for export).
-import { ramp, rgb } from '../util.js';
+import { ramp, rampInto, rgb } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
 
 const MAX_PX = 520;
@@ -9,10 +9,11 @@ const LABEL_W = 90; // px for the row labels (and the column labels' height) in 
 
 /** A [rows, cols] map as ImageData, one pixel per cell (also used by thumbnails elsewhere). */
 export function shade(weights, nr, nc) {
-  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1));
+  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1)), d = img.data;
+  // Every thumbnail of a long input passes here on each keystroke: no allocation per pixel.
   for (let i = 0; i < nr * nc; i++) {
-    const [r, g, b] = ramp(weights[i]);
-    img.data.set([r, g, b, 255], 4 * i);
+    rampInto(d, 4 * i, weights[i]);
+    d[4 * i + 3] = 255;
   }
   return img;
 }
