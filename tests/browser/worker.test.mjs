@@ -117,6 +117,57 @@ Object.assign(tests, {
     assert.deepEqual([cols[0], cols[1], cols.at(-2), cols.at(-1)], ['[CLS]', 'attention', '.', '[SEP]']);
   },
 
+  async 'results cross as transferred buffers; on the GPU one submission and one readback per forward'({ harness, expectBackend, assert }) {
+    const page = await harness('?worker=1');
+    await page.evaluate(() => window.ap.Playground.create({ backend: 'auto' }).then((pg) => (window.pg = pg)));
+    const [worker] = page.workers();
+    assert.ok(worker, 'no engine worker');
+    // In the worker: count queue submissions and map requests, and what each reply transfers.
+    await worker.evaluate(() => {
+      const c = (self.__counts = { submits: 0, maps: 0, sent: [] });
+      if (self.GPUQueue) {
+        const submit = GPUQueue.prototype.submit, mapAsync = GPUBuffer.prototype.mapAsync;
+        GPUQueue.prototype.submit = function (...a) { c.submits++; return submit.apply(this, a); };
+        GPUBuffer.prototype.mapAsync = function (...a) { c.maps++; return mapAsync.apply(this, a); };
+      }
+      const post = self.postMessage.bind(self);
+      self.postMessage = (msg, transfer = []) => {
+        post(msg, transfer);
+        c.sent.push({ buffers: transfer.length, detached: transfer.every((b) => b.byteLength === 0) });
+      };
+    });
+    const counts = () => worker.evaluate(() => {
+      const c = self.__counts, out = { submits: c.submits, maps: c.maps, sent: c.sent };
+      Object.assign(c, { submits: 0, maps: 0, sent: [] });
+      return out;
+    });
+    // A model forward too: MiniLM on a short sentence (loading it is not counted).
+    await page.evaluate(async () => {
+      const m = await (await fetch('models/manifest.json')).json();
+      await window.pg.loadTextModel(`models/${m.text}`);
+    });
+    const f32 = (n, seed) => Array.from({ length: n }, (_, i) => Math.sin(seed + i));
+    const n = 6, d = 8;
+    for (const [what, opts] of [
+      ['attention', { q: f32(n * d, 1), k: f32(n * d, 2), v: f32(n * d, 3), heads: 1, seqQ: n, seqK: n, headDim: d }],
+      ['multiHead', { x: f32(n * d, 1), wq: f32(d * d, 2), wk: f32(d * d, 3), wv: f32(d * d, 4), wo: f32(d * d, 5), heads: 2, seqQ: n, dModel: d, headDim: d / 2 }],
+      ['runText', 'The cat sat.'],
+    ]) {
+      await counts();
+      const len = await page.evaluate(([what, o]) => window.pg[what](o).then((r) => (r.weights ?? r.attention).length), [what, opts]);
+      assert.ok(len > 0);
+      const c = await counts();
+      assert.equal(c.sent.length, 1, `${what}: one reply`);
+      assert.ok(c.sent[0].buffers >= 2 && c.sent[0].detached, `${what}: the reply's typed arrays were not transferred (${JSON.stringify(c.sent)})`);
+      if (expectBackend === 'webgpu') {
+        assert.equal(c.submits, 1, `${what}: ${c.submits} queue submissions in one forward`);
+        assert.ok(c.maps >= 1, `${what}: no readback`);
+      } else {
+        assert.deepEqual([c.submits, c.maps], [0, 0]);
+      }
+    }
+  },
+
   async 'without Worker the page runs on the main thread and says so'({ open, expectBackend, assert }) {
     const page = await countingWasm(open, 'index.html', { noWorker: true });
     await page.waitForFunction(() => document.getElementById('heatmap')?.dataset.tokens === '11');
