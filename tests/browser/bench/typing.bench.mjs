@@ -7,9 +7,17 @@
 // thumbnails and entropy one task each (data-painted), the rollout panel when its pg.rollout returns). Attention tab: the same with its
 // heatmap. Image tab: clicks on 40 patches of the overlay, click → caption and overlay redrawn.
 // Also the longest main-thread task in the window (PerformanceObserver 'longtask': only tasks
-// ≥ 50 ms are reported, so "none" means every task was shorter).
+// ≥ 50 ms are reported, so "none" means every task was shorter). On a shared machine wall time
+// mixes the page's work with waiting for a core, so a DevTools trace of the same window gives
+// CPU time too: the main thread's per event and its longest task's, and the worker's per event.
+//
+//   ENGINES=worker,main  VIEWS=text,attention,image  TOKENS=16,32,128  KEY_MS=60
+import { loadavg } from 'node:os';
+
 const KEY_MS = Number(process.env.KEY_MS ?? 60);
 const LENGTHS = (process.env.TOKENS ?? '16,32,128').split(',').map(Number);
+const ENGINES = (process.env.ENGINES ?? 'worker,main').split(',');
+const VIEWS = (process.env.VIEWS ?? 'text,attention,image').split(',');
 const TYPED = 40;
 const WORDS = 'the cat sat on a mat because it was warm and then every dog in this old town ran to see what all that noise was about'.split(' ');
 const sentence = (words) => Array.from({ length: words }, (_, i) => WORDS[i % WORDS.length]).join(' ');
@@ -45,6 +53,38 @@ function latencies({ events, redraws, longs }) {
   return { out, longest: Math.max(0, ...inWindow.map((l) => l.ms)), longCount: inWindow.length };
 }
 
+/** Starts a DevTools trace of the page's threads; `stop()` → CPU ms (thread time) of their tasks. */
+async function trace(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (d) => events.push(...d.value));
+  await cdp.send('Tracing.start', { traceConfig: { includedCategories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline'] } });
+  return async () => {
+    const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    await cdp.send('Tracing.end');
+    await done;
+    await cdp.detach();
+    const names = new Map(events.filter((e) => e.name === 'thread_name').map((e) => [`${e.pid}:${e.tid}`, e.args.name]));
+    const cpu = (thread) => events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && names.get(`${e.pid}:${e.tid}`)?.startsWith(thread))
+      .map((e) => (e.tdur ?? 0) / 1000);
+    const main = cpu('CrRendererMain'), worker = cpu('DedicatedWorker');
+    const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+    return { main: sum(main), mainLongest: Math.max(0, ...main), worker: sum(worker) };
+  };
+}
+
+/** One row of the table. */
+function row(view, engine, tokens, events, { out, longest, longCount }, cpu) {
+  const f = (x) => +x.toFixed(1);
+  return {
+    view, engine, tokens, events, 'median ms': f(quantile(out, 0.5)), 'p95 ms': f(quantile(out, 0.95)),
+    'longest task ms': longest ? Math.round(longest) : '< 50', 'tasks ≥ 50 ms': longCount,
+    'main CPU ms/event': f(cpu.main / events), 'longest task CPU ms': Math.round(cpu.mainLongest), 'worker CPU ms/event': f(cpu.worker / events),
+  };
+}
+
+const reset = (page) => page.evaluate(() => Object.assign(window.__bench, { events: [], redraws: window.__bench.redraws.map(() => []), longs: [] }));
+
 async function settle(page, ms = 1500) {
   // quiet: no new redraw for `ms`
   await page.waitForFunction((ms) => {
@@ -53,63 +93,79 @@ async function settle(page, ms = 1500) {
   }, ms, { polling: 100 });
 }
 
+async function textTab(open, q, engine, record, log) {
+  const page = await open(`index.html?view=text&${q}`);
+  await page.waitForFunction(() => document.querySelector('section[data-view="text"]')?.dataset.state === 'ready', null, { timeout: 600_000 });
+  await page.evaluate(instrument, { root: 'section[data-view="text"]', marks: [[':scope', 'data-updates'], [':scope', 'data-painted'], ['#text-rollout', 'data-state']] });
+  const shows = (t) => page.waitForFunction((t) => document.querySelector('section[data-view="text"]').dataset.text === t, t);
+  for (const n of LENGTHS) {
+    const text = sentence(n - 2);
+    await page.locator('#text-input').fill(text.slice(0, -TYPED));
+    await shows(text.slice(0, -TYPED));
+    await settle(page);
+    await reset(page);
+    const stop = await trace(page);
+    await page.locator('#text-input').pressSequentially(text.slice(-TYPED), { delay: KEY_MS });
+    await shows(text);
+    await settle(page);
+    await page.waitForFunction(() => document.getElementById('text-rollout').dataset.state === 'ready');
+    const cpu = await stop();
+    const tokens = Number(await page.locator('#text-headview').getAttribute('data-tokens'));
+    const r = row('text', engine, tokens, TYPED, latencies(await page.evaluate(() => window.__bench)), cpu);
+    record(r);
+    log(`text ${engine} ${tokens} tokens: median ${r['median ms']} ms, p95 ${r['p95 ms']} ms, longest task ${r['longest task ms']} ms (CPU ${r['longest task CPU ms']} ms)`);
+  }
+  await page.close();
+}
+
+async function attentionTab(open, q, engine, record) {
+  const page = await open(`index.html?view=attention&${q}`);
+  await page.waitForFunction(() => document.getElementById('heatmap')?.dataset.tokens === '11');
+  await page.evaluate(instrument, { root: 'section[data-view="attention"]', marks: [[':scope', 'data-updates']] });
+  for (const n of LENGTHS) {
+    const text = sentence(n);
+    await page.locator('#text').fill(text.slice(0, -TYPED));
+    await settle(page);
+    await reset(page);
+    const stop = await trace(page);
+    await page.locator('#text').pressSequentially(text.slice(-TYPED), { delay: KEY_MS });
+    await page.waitForFunction((n) => document.getElementById('heatmap').dataset.tokens === String(n), n);
+    await settle(page);
+    record(row('attention', engine, n, TYPED, latencies(await page.evaluate(() => window.__bench)), await stop()));
+  }
+  await page.close();
+}
+
+async function imagePatches(open, q, engine, record) {
+  const page = await open(`index.html?view=image&${q}`);
+  await page.waitForFunction(() => window.imageView?.state.result, null, { timeout: 600_000 });
+  await page.evaluate(instrument, { root: 'section[data-view="image"]', marks: [['.image-panels figcaption', null]] });
+  await settle(page, 300);
+  await reset(page);
+  const stop = await trace(page);
+  const box = await page.locator('canvas.image-overlay').boundingBox();
+  const CLICKS = 40;
+  for (let i = 0; i < CLICKS; i++) {
+    await page.mouse.click(box.x + box.width * ((i * 7 % 16) + 0.5) / 16, box.y + box.height * ((i * 3 % 16) + 0.5) / 16);
+    await page.waitForTimeout(KEY_MS);
+  }
+  await settle(page, 300);
+  const tokens = await page.evaluate(() => window.imageView.state.result.tokens);
+  record(row('image patch click', engine, tokens, CLICKS, latencies(await page.evaluate(() => window.__bench)), await stop()));
+  await page.close();
+}
+
 export default {
   name: 'typing-browser',
   async run({ open, webgpu, log, record }) {
     if (webgpu) log('note: WebGPU is on; the issue asks for the CPU path (WEBGPU=0, as `make bench-typing-browser` runs)');
-    for (const thread of ['worker', 'main']) {
-      const q = `backend=cpu${thread === 'main' ? '&worker=0' : ''}`;
-      // ---- text tab ----
-      let page = await open(`index.html?view=text&${q}`);
-      await page.waitForFunction(() => document.querySelector('section[data-view="text"]')?.dataset.state === 'ready', null, { timeout: 600_000 });
-      await page.evaluate(instrument, { root: 'section[data-view="text"]', marks: [[':scope', 'data-updates'], [':scope', 'data-painted'], ['#text-rollout', 'data-state']] });
-      for (const n of LENGTHS) {
-        const text = sentence(n - 2);
-        await page.locator('#text-input').fill(text.slice(0, -TYPED));
-        await page.waitForFunction((t) => document.querySelector('section[data-view="text"]').dataset.text === t, text.slice(0, -TYPED));
-        await settle(page);
-        await page.evaluate(() => Object.assign(window.__bench, { events: [], redraws: window.__bench.redraws.map(() => []), longs: [] }));
-        await page.locator('#text-input').pressSequentially(text.slice(-TYPED), { delay: KEY_MS });
-        await page.waitForFunction((t) => document.querySelector('section[data-view="text"]').dataset.text === t, text);
-        await settle(page);
-        await page.waitForFunction(() => document.getElementById('text-rollout').dataset.state === 'ready');
-        const tokens = Number(await page.locator('#text-headview').getAttribute('data-tokens'));
-        const { out, longest, longCount } = latencies(await page.evaluate(() => window.__bench));
-        record({ view: 'text', engine: thread, tokens, keys: TYPED, 'median ms': +quantile(out, 0.5).toFixed(1), 'p95 ms': +quantile(out, 0.95).toFixed(1), 'longest task ms': longest ? +longest.toFixed(0) : '< 50', 'tasks ≥ 50 ms': longCount });
-        log(`text ${thread} ${tokens} tokens: median ${quantile(out, 0.5).toFixed(1)} ms, p95 ${quantile(out, 0.95).toFixed(1)} ms, longest task ${longest ? longest.toFixed(0) : '< 50'} ms`);
-      }
-      await page.close();
-      // ---- attention tab ----
-      page = await open(`index.html?view=attention&${q}`);
-      await page.waitForFunction(() => document.getElementById('heatmap')?.dataset.tokens === '11');
-      await page.evaluate(instrument, { root: 'section[data-view="attention"]', marks: [[':scope', 'data-updates']] });
-      for (const n of LENGTHS) {
-        const text = sentence(n);
-        await page.locator('#text').fill(text.slice(0, -TYPED));
-        await settle(page);
-        await page.evaluate(() => Object.assign(window.__bench, { events: [], redraws: window.__bench.redraws.map(() => []), longs: [] }));
-        await page.locator('#text').pressSequentially(text.slice(-TYPED), { delay: KEY_MS });
-        await page.waitForFunction((n) => document.getElementById('heatmap').dataset.tokens === String(n), n);
-        await settle(page);
-        const { out, longest, longCount } = latencies(await page.evaluate(() => window.__bench));
-        record({ view: 'attention', engine: thread, tokens: n, keys: TYPED, 'median ms': +quantile(out, 0.5).toFixed(1), 'p95 ms': +quantile(out, 0.95).toFixed(1), 'longest task ms': longest ? +longest.toFixed(0) : '< 50', 'tasks ≥ 50 ms': longCount });
-      }
-      await page.close();
-      // ---- image overlay: patch clicks ----
-      page = await open(`index.html?view=image&${q}`);
-      await page.waitForFunction(() => window.imageView?.state.result, null, { timeout: 600_000 });
-      await page.evaluate(instrument, { root: 'section[data-view="image"]', marks: [['.image-panels figcaption', null]] });
-      await settle(page, 300);
-      await page.evaluate(() => Object.assign(window.__bench, { events: [], redraws: window.__bench.redraws.map(() => []), longs: [] }));
-      const box = await page.locator('canvas.image-overlay').boundingBox();
-      for (let i = 0; i < 40; i++) {
-        await page.mouse.click(box.x + box.width * ((i * 7 % 16) + 0.5) / 16, box.y + box.height * ((i * 3 % 16) + 0.5) / 16);
-        await page.waitForTimeout(KEY_MS);
-      }
-      await settle(page, 300);
-      const { out, longest, longCount } = latencies(await page.evaluate(() => window.__bench));
-      record({ view: 'image patch click', engine: thread, tokens: await page.evaluate(() => window.imageView.state.result.tokens), keys: 40, 'median ms': +quantile(out, 0.5).toFixed(1), 'p95 ms': +quantile(out, 0.95).toFixed(1), 'longest task ms': longest ? +longest.toFixed(0) : '< 50', 'tasks ≥ 50 ms': longCount });
-      await page.close();
+    log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    for (const engine of ENGINES) {
+      const q = `backend=cpu${engine === 'main' ? '&worker=0' : ''}`;
+      if (VIEWS.includes('text')) await textTab(open, q, engine, record, log);
+      if (VIEWS.includes('attention')) await attentionTab(open, q, engine, record);
+      if (VIEWS.includes('image')) await imagePatches(open, q, engine, record);
     }
+    log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   },
 };

@@ -21,6 +21,7 @@ import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
 
 const MODEL = 'all-MiniLM-L6-v2';
+const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 const panel = (part, title, body, note = '') => {
@@ -117,6 +118,9 @@ export async function mount(section, app) {
     matrixRoot.dataset.view = `${v.layer},${v.head}`;
     modelStale ||= all;
     const mine = ++paint;
+    // The rollout is computed by the engine: ask now, so it runs there while this thread paints
+    // (and before the next forward, which starts once this result is shown).
+    rollout.draw(v);
     const layers = [...Array(r.layers).keys()];
     const later = [
       // A layer per task: at 128 tokens a whole model's thumbnails or entropies take longer than
@@ -127,11 +131,15 @@ export async function mount(section, app) {
       }) : [() => model.select(v.layer, v.head)]),
       ...layers.map((l) => () => entropy.prepare(v, l)),
       () => entropy.draw(v),
-      () => rollout.draw(v),
       () => (section.dataset.painted = String(mine)),
     ];
-    // One task each, so input events get in between them at n = 512.
-    const next = () => mine === paint && later.length && (later.shift()(), soon(next));
+    // Tasks of at most ~SLICE_MS each, so input events get in between them at n = 512, while a
+    // short input paints all in one task (a task per step would let a frame in between each).
+    const next = () => {
+      const start = performance.now();
+      while (mine === paint && later.length && performance.now() - start < SLICE_MS) later.shift()();
+      if (mine === paint && later.length) soon(next);
+    };
     soon(next);
   }
 
@@ -170,7 +178,7 @@ export async function mount(section, app) {
 
   // No debounce: a keystroke starts a forward unless one is in flight (then the newest input runs
   // when it ends); a result whose input changed meanwhile is dropped, so only the latest request
-  // renders, in the next frame.
+  // renders, in the next frame. The next forward does not wait for that frame.
   const runner = latest(async (stale) => {
     if (!ready) return;
     try {
@@ -179,11 +187,11 @@ export async function mount(section, app) {
       const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined);
       const ms = performance.now() - t0;
       if (stale()) return;
-      await nextFrame();
-      if (!stale()) {
+      nextFrame().then(() => {
+        if (stale()) return;
         show(r, ms, text);
         error.textContent = '';
-      }
+      }).catch((e) => (error.textContent = `could not show the result: ${e?.message ?? e}`));
     } catch (e) {
       // Keep the previous result on screen; say what went wrong.
       if (!stale()) error.textContent = `could not run the model: ${e?.message ?? e}`;
