@@ -91,10 +91,19 @@ export const COLORMAPS = Object.keys(MAPS);
 
 /** [r, g, b] of colour map `name` at v in [0, 1]. */
 export function colour(name, v) {
+  const c = [0, 0, 0];
+  colourInto(c, 0, name, v);
+  return c;
+}
+
+/** colour(name, v) written into out[at..at+3) (an image's pixels: no array per pixel). */
+export function colourInto(out, at, name, v) {
   const stops = MAPS[name] ?? MAPS.viridis;
   const x = Math.min(1, Math.max(0, v)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x)), t = x - i;
-  return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * t));
+  const i = Math.min(stops.length - 2, Math.floor(x)), t = x - i, a = stops[i], b = stops[i + 1];
+  out[at] = Math.round(a[0] + (b[0] - a[0]) * t);
+  out[at + 1] = Math.round(a[1] + (b[1] - a[1]) * t);
+  out[at + 2] = Math.round(a[2] + (b[2] - a[2]) * t);
 }
 
 export const rgb = ([r, g, b]) => `rgb(${r},${g},${b})`;
