@@ -53,22 +53,27 @@ for (const [file, [suite, names]] of Object.entries(THROUGH_WORKER)) {
   }
 }
 
+/** (in the page, before its scripts) counts WebAssembly instantiations in window.__wasmInstances. */
+function countInstances(noWorker) {
+  window.__wasmInstances = 0;
+  const count = (f) => function (...args) {
+    window.__wasmInstances++;
+    return f.apply(this, args);
+  };
+  WebAssembly.instantiate = count(WebAssembly.instantiate);
+  WebAssembly.instantiateStreaming = count(WebAssembly.instantiateStreaming);
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = new Proxy(Instance, { construct: (t, a) => (window.__wasmInstances++, new t(...a)) });
+  if (noWorker) delete window.Worker;
+}
+
 /** A page of `path` whose main thread counts WebAssembly instantiations in window.__wasmInstances. */
-async function countingWasm(open, path, { noWorker = false } = {}) {
+async function countingWasm(open, path, { noWorker = false, body } = {}) {
   const page = await open('harness.html');
-  await page.addInitScript((noWorker) => {
-    window.__wasmInstances = 0;
-    const count = (f) => function (...args) {
-      window.__wasmInstances++;
-      return f.apply(this, args);
-    };
-    WebAssembly.instantiate = count(WebAssembly.instantiate);
-    WebAssembly.instantiateStreaming = count(WebAssembly.instantiateStreaming);
-    const Instance = WebAssembly.Instance;
-    WebAssembly.Instance = new Proxy(Instance, { construct: (t, a) => (window.__wasmInstances++, new t(...a)) });
-    if (noWorker) delete window.Worker;
-  }, noWorker);
-  await page.goto(new URL(path, page.url()).href);
+  await page.addInitScript(countInstances, noWorker);
+  const url = new URL(path, page.url()).href;
+  if (body) await page.route(url, (route) => route.fulfill({ contentType: 'text/html', body }));
+  await page.goto(url);
   return page;
 }
 
@@ -92,6 +97,17 @@ Object.assign(tests, {
     assert.equal(await page.evaluate(() => window.__wasmInstances), 0, 'the main thread instantiated the wasm module');
     assert.equal(await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm'))), false,
       'the main thread fetched a .wasm');
+  },
+
+  async 'an embedding page\'s <attention-playground> computes in the worker too'({ open, assert }) {
+    const body = '<!doctype html><meta charset="utf-8"><script type="module" src="pkg/element.js"></script>' +
+      '<attention-playground view="attention"></attention-playground>';
+    const page = await countingWasm(open, 'element-only.html', { body });
+    await page.waitForFunction(() => customElements.get('attention-playground') && document.querySelector('attention-playground').ready);
+    await page.evaluate(() => document.querySelector('attention-playground').ready);
+    assert.equal(await page.evaluate(() => document.querySelector('attention-playground').shadowRoot.querySelector('[data-tokens]')?.dataset.tokens), '11');
+    assert.equal(await page.evaluate(() => window.__wasmInstances), 0, 'the main thread instantiated the wasm module');
+    assert.equal(page.workers().length, 1, 'the element started no engine worker');
   },
 
   async 'typing key by key ends on the final text; an older input never replaces a newer one'({ open, assert }) {
