@@ -118,12 +118,12 @@ export async function mount(section, app) {
     matrixRoot.dataset.view = `${v.layer},${v.head}`;
     modelStale ||= all;
     const mine = ++paint;
-    // The rollout is computed by the engine: ask now, so it runs there while this thread paints
-    // (and before the next forward, which starts once this result is shown).
+    // The rollout is computed by the engine: ask now, so it runs there while this thread paints,
+    // ahead of any forward a later keystroke asks for.
     rollout.draw(v);
     const layers = [...Array(r.layers).keys()];
     const later = [
-      // A layer per task: at 128 tokens a whole model's thumbnails or entropies take longer than
+      // A step per layer: at 128 tokens a whole model's thumbnails or entropies take longer than
       // a keystroke's gap on a slow machine.
       ...(modelStale ? layers.map((l) => () => {
         model.drawLayer(v, l);
