@@ -95,6 +95,13 @@ bench-text-browser:
 bench-text:
 	$(CARGO) run --release --bin bench_text
 
+# Live typing and clicking on the page (issue 16): keystroke → every view redrawn, and the longest
+# main-thread task, with the engine in its Worker and on the main thread; the CPU path (WebGPU off).
+BENCH_BROWSER += bench-typing-browser
+.PHONY: bench-typing-browser
+bench-typing-browser:
+	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/typing.bench.mjs
+
 # Issue 13, long fuzz runs (`make test` runs a bounded number of cases of each):
 # property-based fuzzing of attention (tests/fuzz_attention.rs), and of the inputs (weight parsers
 # on mutated files: safetensors and ONNX; the tokenizer on arbitrary Unicode against Hugging Face `tokenizers`).

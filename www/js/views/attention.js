@@ -2,7 +2,7 @@
 // single-head self-attention over them is recomputed live on the active backend.
 // State (URL keys / element attributes): text, score, temperature, normalizer, mask.
 import { tokenize, embed } from '../embedding.js';
-import { el, latest } from '../util.js';
+import { el, latest, nextFrame } from '../util.js';
 import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
 import { attentionSteps } from './attention-steps.js';
@@ -10,7 +10,6 @@ import { glossary, explain } from '../glossary.js';
 
 const DIM = 32;
 const MAX_TOKENS = 256;
-const DEBOUNCE_MS = 60;
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 export async function mount(section, app) {
@@ -36,11 +35,12 @@ export async function mount(section, app) {
 
   const hm = heatmap(map);
   const changed = () => app.changed?.();
-  const opts = controls(ctl, () => (changed(), runner.schedule()));
+  const opts = controls(ctl, () => (changed(), runner.edited()));
   opts.set(app.initial ?? {});
   let updates = 0, tokens = [], backend = '';
 
-  const runner = latest(async () => {
+  // Live: no debounce, one computation in flight, the newest input wins, drawn in the next frame.
+  const runner = latest(async (stale) => {
     try {
       tokens = tokenize(text.value);
       const truncated = tokens.length > MAX_TOKENS;
@@ -53,6 +53,9 @@ export async function mount(section, app) {
         const t0 = performance.now();
         const r = await app.pg.attention({ q, k, v, heads: 1, seqQ: tokens.length, seqK: tokens.length, headDim: DIM, ...opts.get() });
         const ms = performance.now() - t0;
+        if (stale()) return;
+        await nextFrame();
+        if (stale()) return;
         backend = r.backend;
         hm.draw(r.weights, tokens, tokens);
         steps.show(tokens, { q, k, v }, opts.get(), r.weights, DIM);
@@ -61,12 +64,12 @@ export async function mount(section, app) {
       }
       section.dataset.updates = String(++updates);
     } catch (e) {
-      err.textContent = String(e?.message ?? e);
+      if (!stale()) err.textContent = String(e?.message ?? e);
     }
-  }, DEBOUNCE_MS);
+  });
 
-  text.addEventListener('input', () => (changed(), runner.schedule()));
-  app.onBackendChange(() => runner.schedule());
+  text.addEventListener('input', () => (changed(), runner.edited()));
+  app.onBackendChange(() => runner.edited());
   const matrix = {
     png: hm.png,
     svg: hm.svg,

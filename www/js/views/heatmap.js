@@ -4,7 +4,7 @@
 // is given (a phone's too; past that it scrolls in its box), labels thin out when cells get
 // smaller than their text, and the map is one focusable element: arrow keys move a focused
 // cell, and a readout under it (a polite live region) says "row → column: weight", as does hover.
-import { ramp, rgb } from '../util.js';
+import { ramp, rampInto, rgb } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
 import { cellNav, readout } from '../a11y.js';
 import { colourBar, evenTicks } from './colour-bar.js';
@@ -16,10 +16,11 @@ const LABEL_W = 90; // px for the row labels (and the column labels' height) in 
 
 /** A [rows, cols] map as ImageData, one pixel per cell (also used by thumbnails elsewhere). */
 export function shade(weights, nr, nc) {
-  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1));
+  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1)), d = img.data;
+  // Every thumbnail of a long input passes here on each keystroke: no allocation per pixel.
   for (let i = 0; i < nr * nc; i++) {
-    const [r, g, b] = ramp(weights[i]);
-    img.data.set([r, g, b, 255], 4 * i);
+    rampInto(d, 4 * i, weights[i]);
+    d[4 * i + 3] = 255;
   }
   return img;
 }

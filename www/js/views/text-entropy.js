@@ -71,18 +71,20 @@ export function entropyView(root, onPick) {
       const ent = cache?.ent ?? [];
       return { uniform: max, entropy: Array.from({ length: layers }, (_, l) => Array.from(ent.slice(l * heads, (l + 1) * heads))) };
     },
+    /** Computes one layer's entropies (the page spreads them over tasks; draw() does what is left). */
+    prepare(v, l) {
+      const { r, keep } = v;
+      // Every map is read once per result (and visible set); layer/head picks reuse the numbers.
+      if (cache?.r !== r || cache.keep !== keep) cache = { r, keep, ent: new Float32Array(r.layers * r.heads), done: new Set() };
+      if (cache.done.has(l)) return;
+      for (let h = 0; h < r.heads; h++) cache.ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), keep.length);
+      cache.done.add(l);
+    },
     draw(v) {
       lastView = v;
       const { r, keep, layer, head } = v;
       const m = keep.length, max = Math.log(Math.max(m, 2));
-      // Every map is read once per result (and visible set); layer/head picks reuse the numbers.
-      if (cache?.r !== r || cache.keep !== keep) {
-        const ent = new Float32Array(r.layers * r.heads);
-        for (let l = 0; l < r.layers; l++) {
-          for (let h = 0; h < r.heads; h++) ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), m);
-        }
-        cache = { r, keep, ent };
-      }
+      for (let l = 0; l < r.layers; l++) this.prepare(v, l);
       const { ent } = cache;
       last = { layers: r.layers, heads: r.heads, layer, head, m, max };
       const ctx = sharpCanvas(canvas, LABEL + r.heads * CELL + 4, BAR_H + 8 + r.layers * CELL + 16);

@@ -123,7 +123,10 @@ export function headView(root, onToggle = () => {}) {
     const min = focus ? MIN_W : cutoff(maps, heads);
     let lines = 0;
     drawn = [];
-    ctx.lineWidth = 2;
+    // One CSS pixel: at a device pixel ratio of 1 Skia rasterizes these as hairlines, ~10× faster
+    // in software than 2 px strokes (2000 lines: ~4 ms against ~40–55 ms per redraw, which made
+    // every result a long task on the main thread while typing; notes/live-typing.md).
+    ctx.lineWidth = 1;
     for (const hd of heads) {
       const map = maps[hd];
       const buckets = Array.from({ length: LEVELS }, () => new Path2D());

@@ -83,21 +83,22 @@ export function modelView(root, onPick) {
       return { side, maps: Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => Array.from(maps[l * heads + h]))) };
     },
     draw(v) {
+      for (let l = 0; l < v.r.layers; l++) this.drawLayer(v, l);
+    },
+    /** One layer's row of thumbnails (the page draws a layer per task while the reader types). */
+    drawLayer(v, l) {
       const { r, keep } = v;
       if (canvases.length !== r.layers * r.heads) build(r.layers, r.heads);
       const m = keep.length, side = Math.max(1, Math.min(m, MAX_SIDE));
-      thumbs = { layers: r.layers, heads: r.heads, side, maps: [] };
-      for (let l = 0; l < r.layers; l++) {
-        for (let h = 0; h < r.heads; h++) {
-          const c = canvases[l * r.heads + h];
-          c.width = c.height = side;
-          const map = pooled(pickMap(r, l, h, keep), m, side);
-          thumbs.maps[l * r.heads + h] = map;
-          const img = shade(map, side, side);
-          c.getContext('2d').putImageData(img, 0, 0);
-        }
+      if (l === 0 || thumbs?.side !== side) thumbs = { layers: r.layers, heads: r.heads, side, maps: [] };
+      for (let h = 0; h < r.heads; h++) {
+        const c = canvases[l * r.heads + h];
+        c.width = c.height = side;
+        const map = pooled(pickMap(r, l, h, keep), m, side);
+        thumbs.maps[l * r.heads + h] = map;
+        c.getContext('2d').putImageData(shade(map, side, side), 0, 0);
       }
-      this.select(v.layer, v.head);
+      if (l === r.layers - 1) this.select(v.layer, v.head);
     },
     /** Outlines the open map(s): one thumbnail, or the whole layer row for the mean of heads. */
     select(layer, head) {

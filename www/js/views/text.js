@@ -1,5 +1,6 @@
 // Text view: all-MiniLM-L6-v2 live. Type a sentence (and optionally a second one: a sentence
-// pair); after a short pause pg.runText runs the real model on the active backend and the panels
+// pair); each keystroke pg.runText runs the real model on the active backend (when no forward is
+// running; else the newest input runs when it ends) and the panels
 // draw from the returned attention [layers, heads, n, n]:
 //   text-head.js     BertViz-style head view of the chosen layer (lines per head, hover to focus)
 //   text-model.js    all layers × heads thumbnails; click to open one
@@ -10,7 +11,7 @@
 // The page paints at once; the model downloads behind a progress bar (engine.js loads it once).
 // State (URL keys / element attributes): text, pair, layer, head (1-based, or 'mean'), hideSpecial,
 // fusion, residual.
-import { el, soon, latest, useCss } from '../util.js';
+import { el, soon, latest, nextFrame, useCss } from '../util.js';
 import { glossary, explain } from '../glossary.js';
 import { getTextModel } from '../engine.js';
 import { heatmap } from './heatmap.js';
@@ -21,8 +22,8 @@ import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
 import { textSteps } from './text-steps.js';
 
-const DEBOUNCE_MS = 150;
 const MODEL = 'all-MiniLM-L6-v2';
+const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 const panel = (part, title, body, note = '') => {
@@ -111,7 +112,7 @@ export async function mount(section, app) {
   }
 
   // The head view and the matrix draw at once; the panels that read all 72 maps (thumbnails,
-  // entropy, rollout) follow in a later task, so a long input never holds up typing, and a newer
+  // entropy, rollout) follow in later tasks, so a long input never holds up typing, and a newer
   // render supersedes a pending one.
   let paint = 0, modelStale = false;
   /** Redraws the panels for the chosen layer/head; `all` also the per-result ones. */
@@ -124,17 +125,28 @@ export async function mount(section, app) {
     matrixRoot.dataset.view = `${v.layer},${v.head}`;
     modelStale ||= all;
     const mine = ++paint;
+    // The rollout is computed by the engine: ask now, so it runs there while this thread paints,
+    // ahead of any forward a later keystroke asks for.
+    rollout.draw(v);
+    const layers = [...Array(r.layers).keys()];
     const later = [
-      () => {
-        if (modelStale) model.draw(v); else model.select(v.layer, v.head);
-        modelStale = false;
-      },
+      // A step per layer: at 128 tokens a whole model's thumbnails or entropies take longer than
+      // a keystroke's gap on a slow machine.
+      ...(modelStale ? layers.map((l) => () => {
+        model.drawLayer(v, l);
+        if (l === r.layers - 1) modelStale = false;
+      }) : [() => model.select(v.layer, v.head)]),
+      ...layers.map((l) => () => entropy.prepare(v, l)),
       () => entropy.draw(v),
-      () => rollout.draw(v),
       () => (section.dataset.painted = String(mine)),
     ];
-    // One task each, so input events get in between them at n = 512.
-    const next = () => mine === paint && later.length && (later.shift()(), soon(next));
+    // Tasks of at most ~SLICE_MS each, so input events get in between them at n = 512, while a
+    // short input paints all in one task (a task per step would let a frame in between each).
+    const next = () => {
+      const start = performance.now();
+      while (mine === paint && later.length && performance.now() - start < SLICE_MS) later.shift()();
+      if (mine === paint && later.length) soon(next);
+    };
     soon(next);
   }
 
@@ -149,7 +161,7 @@ export async function mount(section, app) {
     changed();
   }
 
-  function show(r, ms) {
+  function show(r, ms, text) {
     const first = !state.r;
     state.r = r;
     options(layerPick, r.layers, null, 'layer');
@@ -169,26 +181,31 @@ export async function mount(section, app) {
     notice.textContent = r.truncated
       ? 'The input is longer than the model’s 512 tokens: only the first 512 (with [CLS]/[SEP]) were used.'
       : '';
+    section.dataset.text = text; // the input this result is for (tests, benches)
     section.dataset.updates = String(++updates);
   }
 
-  // Debounced; one forward in flight at a time; a result whose input changed meanwhile is dropped
-  // (the newer input is already scheduled), so only the latest request renders.
+  // No debounce: a keystroke starts a forward unless one is in flight (then the newest input runs
+  // when it ends); a result whose input changed meanwhile is dropped, so only the latest request
+  // renders, in the next frame. The next forward does not wait for that frame.
   const runner = latest(async (stale) => {
     if (!ready) return;
     try {
       const t0 = performance.now();
-      const r = await pg.runText(input.value, pair.value.trim() ? pair.value : undefined);
+      const text = input.value;
+      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined);
       const ms = performance.now() - t0;
-      if (!stale()) {
-        show(r, ms);
+      if (stale()) return;
+      nextFrame().then(() => {
+        if (stale()) return;
+        show(r, ms, text);
         error.textContent = '';
-      }
+      }).catch((e) => (error.textContent = `could not show the result: ${e?.message ?? e}`));
     } catch (e) {
       // Keep the previous result on screen; say what went wrong.
       if (!stale()) error.textContent = `could not run the model: ${e?.message ?? e}`;
     }
-  }, DEBOUNCE_MS);
+  });
   const edited = () => (changed(), runner.edited());
   input.addEventListener('input', edited);
   pair.addEventListener('input', edited);
