@@ -127,6 +127,10 @@ cat > pkg/package.json <<JSON
 }
 JSON
 
+# ---- the <attention-playground> element (pkg/element.js, pkg/js, pkg/css): see that script ----
+./scripts/pkg-element.sh
+# ----
+
 # The page imports ./pkg/attention_playground.js; copy (not link) so any static server works.
 rm -rf www/pkg
 cp -r pkg www/pkg

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ONNX export of all-MiniLM-L6-v2 (the same weights as www/models/minilm-l6-v2.safetensors) for
+"""ONNX export of all-MiniLM-L6-v2 (the checkpoint behind www/models/minilm-l6-v2.<hash>.safetensors) for
 the onnxruntime-web side of the text bench (tests/browser/bench/text.bench.mjs). Needs the model
 unpacked by `make build` (.cache/models/minilm) and torch + transformers + onnx:
 

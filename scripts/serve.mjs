@@ -1,10 +1,10 @@
-// Static server for www/ with the headers the playground needs: application/wasm for .wasm, and
-// COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer, precise timers). No dependencies.
+// Static server for www/ with the headers the playground needs, and those that let other sites use
+// it (README "Hosting"). No dependencies.
 //   node scripts/serve.mjs            → http://127.0.0.1:8080  (PORT, HOST and ROOT to change)
 // Also importable: `startServer({ port: 0 })` resolves to { server, url } (tests use a free port).
 import { createServer } from 'node:http';
 import { createReadStream, promises as fs } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -16,15 +16,28 @@ const MIME = {
   '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream', '.safetensors': 'application/octet-stream',
 };
 
+/** `name.<16 hex digits>.ext`: a content-addressed file (scripts/models.d), never changed in place. */
+export const HASHED_NAME = /\.[0-9a-f]{16}\.[^./]+$/;
+
+const BASE_HEADERS = {
+  // The page is cross-origin isolated at top level (COOP is ignored inside a frame).
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  // Public content: any origin may frame the pages (also from a COEP page), import the module
+  // and fetch the models.
+  'Cross-Origin-Resource-Policy': 'cross-origin',
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Content-Length, ETag',
+};
+
 export function startServer({ root = join(HERE, '..', 'www'), port = 8080, host = '127.0.0.1', quiet = false } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
-    const headers = {
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      'Cache-Control': 'no-cache',
-    };
+    const headers = { ...BASE_HEADERS, 'Cache-Control': 'no-cache' };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...headers, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*', 'Access-Control-Max-Age': '86400' }).end();
+      return;
+    }
     let path;
     try {
       path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -44,6 +57,13 @@ export function startServer({ root = join(HERE, '..', 'www'), port = 8080, host 
         file = join(file, 'index.html');
         stat = await fs.stat(file);
       }
+      if (HASHED_NAME.test(basename(file))) headers['Cache-Control'] = 'public, max-age=31536000, immutable';
+      headers['ETag'] = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+      headers['Last-Modified'] = stat.mtime.toUTCString();
+      if (notModified(req.headers, headers.ETag, stat.mtime)) {
+        res.writeHead(304, headers).end();
+        return;
+      }
       headers['Content-Type'] = MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
       headers['Content-Length'] = stat.size;
       res.writeHead(200, headers);
@@ -61,6 +81,14 @@ export function startServer({ root = join(HERE, '..', 'www'), port = 8080, host 
       ok({ server, url });
     });
   });
+}
+
+/** A conditional GET the cached copy still answers (If-None-Match wins over If-Modified-Since). */
+function notModified(req, etag, mtime) {
+  const inm = req['if-none-match'];
+  if (inm) return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*');
+  const ims = Date.parse(req['if-modified-since'] ?? '');
+  return Number.isFinite(ims) && Math.floor(mtime.getTime() / 1000) * 1000 <= ims;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

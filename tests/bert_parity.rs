@@ -5,7 +5,7 @@
 //! llvmpipe needs tens of seconds per 512-token forward, and the long cases exercise the same
 //! kernels as the one it runs.
 //!
-//! Needs the converted model: `make build` writes www/models/minilm-l6-v2.safetensors (the test
+//! Needs the converted model: `make build` writes www/models/minilm-l6-v2.<hash>.safetensors (the test
 //! says so and skips outside CI when it is absent).
 
 use attention_playground::attention::rollout::RolloutArgs;
@@ -21,12 +21,11 @@ use support::gpu;
 
 // Relative to the package root (cargo runs tests there): the shared target dir is used by
 // several worktrees, so a path baked in at compile time could name another checkout.
-const WEB_FILE: &str = "www/models/minilm-l6-v2.safetensors";
 const CASES: &str = "tests/fixtures/text/cases.json";
 const ATTENTION: &str = "tests/fixtures/text/attention.safetensors";
 
 fn weights() -> Option<BertWeights> {
-    support::model_file(WEB_FILE, "MiniLM").map(|bytes| BertWeights::from_web(bytes).expect("the converted weights load"))
+    support::model_file(&support::manifest_path("text"), "MiniLM").map(|bytes| BertWeights::from_web(bytes).expect("the converted weights load"))
 }
 
 /// Counts the traffic between host and backend: `upload`s (with their sizes) and `read`s. On the

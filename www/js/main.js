@@ -1,20 +1,18 @@
-// Boot: load the wasm module, create the Playground on the chosen backend, show the status line,
-// and run the tabbed views. `?backend=cpu` (or `webgpu`) forces a backend; default 'auto'.
-// `?wasm=simd128` (or `relaxed`) forces one of the two wasm builds.
+// Boot: the shared engine (wasm + Playground on the chosen backend), the status line, and the
+// tabbed views of views.js. `?backend=cpu` (or `webgpu`) forces a backend; default 'auto'.
+// `?wasm=simd128` (or `relaxed`) forces one of the two wasm builds. The URL holds the open tab's
+// whole state (state.js) as it changes; `?embed=<view>` shows one view alone (for iframes),
+// `hide=` hides controls or panels, `demo=` one Mechanisms demo.
 //
-// Adding a view: one module in js/views/ exporting `mount(section, app)`, and one entry in VIEWS.
-// `app` = { pg, status(ms), onBackendChange(fn) }; views draw from the typed arrays pg returns.
-import init, { Playground, wasmSimd } from '../pkg/attention_playground.js';
-
-const VIEWS = [
-  { id: 'attention', title: 'Attention', load: () => import('./views/attention.js') },
-  { id: 'text', title: 'Text (MiniLM)', load: () => import('./views/text.js') },
-  { id: 'image', title: 'Image (DINOv2)', load: () => import('./views/image.js') },
-  { id: 'mechanisms', title: 'Mechanisms', load: () => import('./views/mechanisms.js') },
-];
+// Adding a view: one module in js/views/ exporting `mount(section, app)`, and one entry in
+// views.js. `app` = { pg, status(ms), onBackendChange(fn), initial, changed() }; views draw from
+// the typed arrays pg returns.
+import { getPlayground, wasmSimd } from './engine.js';
+import { TABS, tabOf, hideCss, mountTab } from './views.js';
+import { stateOf, withState } from './state.js';
 
 const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
+let params = new URLSearchParams(location.search);
 const listeners = [];
 
 function showBackend(pg) {
@@ -29,14 +27,24 @@ function showBackend(pg) {
   $('fallback').title = reason ?? '';
 }
 
+/** Copies the page's link (its whole state) to the clipboard; says so beside the button. */
+async function copyLink() {
+  const done = $('copy-link').nextElementSibling;
+  try {
+    await navigator.clipboard.writeText(location.href);
+    done.textContent = 'copied';
+  } catch {
+    // No clipboard permission (e.g. an insecure origin): select the link for a manual copy.
+    done.textContent = location.href;
+    getSelection()?.selectAllChildren(done);
+  }
+}
+
 async function boot() {
-  const choice = params.get('backend') ?? 'auto';
+  const embed = tabOf(params.get('embed')) ? params.get('embed') : null;
   let pg;
   try {
-    // ?wasm=simd128 loads the build for engines without relaxed SIMD (init() picks otherwise).
-    const build = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm' }[params.get('wasm')];
-    await init(build ? { module_or_path: new URL(`../pkg/${build}`, import.meta.url) } : undefined);
-    pg = await Playground.create({ backend: choice });
+    pg = await getPlayground({ backend: params.get('backend') ?? 'auto', wasm: params.get('wasm') });
   } catch (e) {
     $('backend').textContent = 'unavailable';
     $('fallback').hidden = false;
@@ -48,8 +56,29 @@ async function boot() {
     listeners.forEach((fn) => fn(pg.backend));
   };
   showBackend(pg);
+  $('copy-link').onclick = copyLink;
+
+  const tabs = $('tabs'), views = $('views');
+  const mounted = new Map(); // tab → Promise<controller>
+  let current = null;
+  const style = document.createElement('style');
+  document.head.append(style);
+
+  /** Writes the open tab's state into the URL (replaceState: the back button is not a log of edits). */
+  async function remember(tab) {
+    const controller = await mounted.get(tab);
+    if (tab !== current || !controller?.state) return;
+    const next = withState(params, tab, controller.state());
+    if (!embed) next.set('view', tab);
+    if (next.toString() !== params.toString()) {
+      params = next;
+      history.replaceState(null, '', `?${params}`);
+    }
+  }
+
   const app = {
     pg,
+    models: params.get('models') ?? 'models/',
     /** Reports the time of the last computation. */
     status(ms, what = 'per computation') {
       $('timing').textContent = `· ${ms.toFixed(1)} ms ${what}`;
@@ -59,22 +88,23 @@ async function boot() {
   };
   window.playground = app; // for the console and the browser tests
 
-  const tabs = $('tabs'), views = $('views');
-  const mounted = new Map();
   async function open(id) {
+    current = id;
     for (const b of tabs.children) b.setAttribute('aria-selected', String(b.dataset.view === id));
     for (const s of views.children) s.hidden = s.dataset.view !== id;
     if (!mounted.has(id)) {
-      const view = VIEWS.find((v) => v.id === id);
-      mounted.set(id, view.load().then((m) => m.mount(views.querySelector(`[data-view="${id}"]`), app)));
+      // The URL's state goes to the tab it was written for (the first one opened).
+      const initial = mounted.size === 0 ? stateOf(params) : {};
+      const section = views.querySelector(`[data-view="${id}"]`);
+      const controller = mountTab(section, id, { ...app, initial, changed: () => remember(id) });
+      mounted.set(id, controller);
+      if (id === 'mechanisms' && params.get('demo')) controller.then((c) => c && (c.demo = params.get('demo')));
     }
     await mounted.get(id);
-    if (params.get('view') !== id) {
-      params.set('view', id);
-      history.replaceState(null, '', `?${params}`);
-    }
+    window.playground.view = await mounted.get(id);
+    await remember(id);
   }
-  for (const v of VIEWS) {
+  for (const v of TABS) {
     const b = document.createElement('button');
     b.textContent = v.title;
     b.dataset.view = v.id;
@@ -86,7 +116,13 @@ async function boot() {
     s.hidden = true;
     views.append(s);
   }
-  await open(VIEWS.some((v) => v.id === params.get('view')) ? params.get('view') : VIEWS[0].id);
+  if (embed) {
+    document.body.classList.add('embedded');
+    style.textContent = hideCss(embed, params.get('hide') ?? '', params.get('demo') ?? '');
+    return open(tabOf(embed));
+  }
+  style.textContent = hideCss(params.get('view') ?? '', params.get('hide') ?? '', params.get('demo') ?? '');
+  await open(TABS.some((v) => v.id === params.get('view')) ? params.get('view') : TABS[0].id);
 }
 
 boot();

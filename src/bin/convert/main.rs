@@ -2,8 +2,11 @@
 //!
 //!     convert text   <model folder> <out.safetensors> [--manifest www/models/manifest.json]
 //!     convert vision <model.onnx>   <out.safetensors> [--manifest www/models/manifest.json]
+//!
+//! With `--manifest`, the output is renamed to its content-addressed name (see manifest.rs).
 
 mod manifest;
+mod narrow;
 mod onnx;
 mod text;
 mod vision;

@@ -1,23 +1,26 @@
 //! BERT-family checkpoint folder (HF `model.safetensors` + `config.json` + `vocab.txt`) → web
 //! format. f32 by default: with f16 weights MiniLM's attention maps move by up to ~2e-3 from
 //! PyTorch's, which is the parity tolerance; `--f16` halves the file for those who accept that.
+//! `--f16-embeddings` stores only the word-embedding table (half of MiniLM) in f16.
 
 use std::path::Path;
 
 use attention_playground::weights::bert::BertWeights;
 use attention_playground::weights::StoreAs;
 
-const USAGE: &str = "usage: convert text <model folder> <out.safetensors> [--manifest FILE] [--f16]";
+const USAGE: &str = "usage: convert text <model folder> <out.safetensors> [--manifest FILE] [--f16 | --f16-embeddings]";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut pos = Vec::new();
     let mut manifest = None;
     let mut store = StoreAs::F32;
+    let mut f16_embeddings = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--manifest" => manifest = Some(it.next().ok_or(USAGE)?.clone()),
             "--f16" => store = StoreAs::F16,
+            "--f16-embeddings" => f16_embeddings = true,
             _ if a.starts_with("--") => return Err(format!("unknown option {a}; {USAGE}")),
             _ => pos.push(a.clone()),
         }
@@ -27,7 +30,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()));
     let text = |name: &str| read(name).and_then(|b| String::from_utf8(b).map_err(|_| format!("{name} is not UTF-8")));
     let weights = BertWeights::from_hf(read("model.safetensors")?, &text("config.json")?, &text("vocab.txt")?).map_err(|e| e.to_string())?;
-    let bytes = weights.to_web(store).map_err(|e| e.to_string())?;
+    let mut bytes = weights.to_web(store).map_err(|e| e.to_string())?;
+    if f16_embeddings && matches!(store, StoreAs::F32) {
+        bytes = super::narrow::to_f16(&bytes, &["embeddings.word_embeddings.weight"])?;
+    }
     if let Some(parent) = Path::new(out).parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
@@ -42,7 +48,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         c.vocab_size
     );
     if let Some(m) = manifest {
-        super::manifest::record(&m, "text", out)?;
+        let hashed = super::manifest::publish(&m, "text", out)?;
+        eprintln!("convert text: renamed to {} and recorded in {m}", hashed.display());
     }
     Ok(())
 }

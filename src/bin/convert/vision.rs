@@ -30,7 +30,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     std::fs::write(&out, &file).map_err(|e| format!("cannot write {out}: {e}"))?;
     eprintln!("convert vision: wrote {out} ({:.1} MB)", file.len() as f64 / 1e6);
     if let Some(m) = manifest {
-        super::manifest::record(&m, "vision", &out)?;
+        let hashed = super::manifest::publish(&m, "vision", &out)?;
+        eprintln!("convert vision: renamed to {} and recorded in {m}", hashed.display());
     }
     Ok(())
 }

@@ -1,43 +1,41 @@
 // The first view: type a sentence; every word becomes a token with a deterministic embedding, and
 // single-head self-attention over them is recomputed live on the active backend.
+// State (URL keys / element attributes): text, score, temperature, normalizer, mask.
 import { tokenize, embed } from '../embedding.js';
+import { el, latest } from '../util.js';
 import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
 
 const DIM = 32;
 const MAX_TOKENS = 256;
 const DEBOUNCE_MS = 60;
+const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
-export function mount(section, app) {
-  const intro = document.createElement('p');
-  intro.className = 'muted';
-  intro.textContent = 'Each word gets a fixed pseudo-random embedding (a seeded hash, no model yet); the map shows how much each word (row) attends to every word (column).';
-  const text = document.createElement('textarea');
-  text.id = 'text';
-  text.rows = 2;
-  text.value = 'The cat sat on the mat because it was warm.';
+export async function mount(section, app) {
+  const intro = el('p', {
+    className: 'muted',
+    textContent: 'Each word gets a fixed pseudo-random embedding (a seeded hash, no model yet); the map shows how much each word (row) attends to every word (column).',
+  });
+  intro.dataset.part = 'intro';
+  const text = el('textarea', { id: 'text', name: 'text', rows: 2, value: app.initial?.text ?? DEFAULT_TEXT });
   text.setAttribute('aria-label', 'text to attend over');
-  const ctl = document.createElement('div');
-  const err = document.createElement('div');
-  err.className = 'error';
-  const map = document.createElement('div');
-  map.id = 'heatmap';
-  section.append(intro, text, ctl, err, map);
+  text.dataset.part = 'controls text';
+  const ctl = el('div');
+  const err = el('div', { className: 'error' });
+  const map = el('div', { id: 'heatmap' });
+  const figure = el('div', { className: 'view-part' }, map);
+  figure.dataset.part = 'attention-matrix';
+  section.append(intro, text, ctl, err, figure);
 
   const hm = heatmap(map);
-  const opts = controls(ctl, schedule);
-  let running = false, pending = false, timer = 0, updates = 0;
+  const changed = () => app.changed?.();
+  const opts = controls(ctl, () => (changed(), runner.schedule()));
+  opts.set(app.initial ?? {});
+  let updates = 0, tokens = [], backend = '';
 
-  // Debounced, and never more than one computation in flight: the latest input wins.
-  function schedule() {
-    clearTimeout(timer);
-    timer = setTimeout(run, DEBOUNCE_MS);
-  }
-  async function run() {
-    if (running) return void (pending = true);
-    running = true;
+  const runner = latest(async () => {
     try {
-      let tokens = tokenize(text.value);
+      tokens = tokenize(text.value);
       const truncated = tokens.length > MAX_TOKENS;
       tokens = tokens.slice(0, MAX_TOKENS);
       if (tokens.length === 0) {
@@ -48,6 +46,7 @@ export function mount(section, app) {
         const t0 = performance.now();
         const r = await app.pg.attention({ q, k, v, heads: 1, seqQ: tokens.length, seqK: tokens.length, headDim: DIM, ...opts.get() });
         const ms = performance.now() - t0;
+        backend = r.backend;
         hm.draw(r.weights, tokens, tokens);
         app.status(ms);
         err.textContent = truncated ? `Only the first ${MAX_TOKENS} words are shown.` : '';
@@ -55,16 +54,25 @@ export function mount(section, app) {
       section.dataset.updates = String(++updates);
     } catch (e) {
       err.textContent = String(e?.message ?? e);
-    } finally {
-      running = false;
-      if (pending) {
-        pending = false;
-        schedule();
-      }
     }
-  }
+  }, DEBOUNCE_MS);
 
-  text.addEventListener('input', schedule);
-  app.onBackendChange(schedule);
-  return run();
+  text.addEventListener('input', () => (changed(), runner.schedule()));
+  app.onBackendChange(() => runner.schedule());
+  const matrix = {
+    png: hm.png,
+    svg: hm.svg,
+    json: () => ({ view: 'attention', backend, options: opts.get(), tokens, ...hm.json() }),
+  };
+  await runner.go();
+  return {
+    state: () => ({ text: text.value, ...opts.state() }),
+    set(s) {
+      if (s.text !== undefined && s.text !== text.value) text.value = s.text;
+      opts.set(s);
+      runner.schedule(0);
+    },
+    exporters: { 'attention-matrix': matrix },
+    main: 'attention-matrix',
+  };
 }

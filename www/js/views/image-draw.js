@@ -1,22 +1,9 @@
 // Drawing helpers for the image views: colour maps, a patch map as an overlay on the image, and
 // the per-query maps read out of the [layers, heads, tokens, tokens] attention array.
 
-// Colour maps as stops on [0, 1] (sampled from matplotlib's viridis/magma and a plain ramp).
-const MAPS = {
-  viridis: [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]],
-  magma: [[0, 0, 4], [81, 18, 124], [183, 55, 121], [252, 137, 97], [252, 253, 191]],
-  inferno: [[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]],
-  gray: [[0, 0, 0], [255, 255, 255]],
-};
-export const COLORMAPS = Object.keys(MAPS);
+import { colour } from '../util.js';
 
-/** [r, g, b] for v in [0, 1]. */
-export function colour(name, v) {
-  const stops = MAPS[name] ?? MAPS.viridis;
-  const x = Math.min(1, Math.max(0, v)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x)), t = x - i;
-  return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * t));
-}
+export { COLORMAPS } from '../util.js';
 
 /** Row `query` of layer `layer`'s map, averaged over heads when head < 0; patch columns only
  *  (the class token's column dropped), so the result is a [gridH, gridW] map. */
@@ -33,7 +20,7 @@ export function patchRow(r, layer, head, query) {
 }
 
 /** A gridW × gridH map scaled to [0, 1] (min → 0, max → 1). */
-function normalized(map) {
+export function normalized(map) {
   let lo = Infinity, hi = -Infinity;
   for (const v of map) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const span = hi - lo || 1;
@@ -71,4 +58,17 @@ export function markPatch(canvas, px, py, gridW, gridH) {
   ctx.lineWidth = 2;
   ctx.strokeRect(px * cw + 1, py * ch + 1, cw - 2, ch - 2);
   ctx.restore();
+}
+
+/** `map` ([h, w] values, scaled like drawMap) as one <rect class="cell"> per value into the SVG
+ *  writer `s`, filling the box (x, y, bw, bh). */
+export function mapSVG(s, map, w, h, x, y, bw, bh, { colormap = 'viridis', alpha = 1, normalize = true } = {}) {
+  const vals = normalize ? normalized(map) : map, cw = bw / w, ch = bh / h;
+  const extra = alpha < 1 ? ` class="cell" fill-opacity="${alpha}"` : ' class="cell"';
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      const [r, g, b] = colour(colormap, vals[i * w + j]);
+      s.rect(x + j * cw, y + i * ch, cw, ch, `rgb(${r},${g},${b})`, extra);
+    }
+  }
 }

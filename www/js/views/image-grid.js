@@ -1,6 +1,7 @@
 // All layers × heads maps (72 for DINOv2 ViT-S) for the current query, as small thumbnails:
 // rows are layers, columns heads. Click one to open it in the main overlay.
-import { drawMap, patchRow } from './image-draw.js';
+import { drawMap, patchRow, mapSVG } from './image-draw.js';
+import { svgWriter, composePNG } from '../export.js';
 
 const THUMB = 64; // longer side of a thumbnail, px
 
@@ -11,14 +12,37 @@ export function gridPanel({ onPick }) {
   const table = document.createElement('div');
   table.className = 'image-grid-maps';
   root.append(caption, table);
+  root.dataset.part = 'image-grid';
+  let last = null; // { r, query, maps: [layers * heads] }, for export
 
+  const LABEL = 60, GAP = 4;
   return {
     root,
+    exporter: {
+      png: () => composePNG(table),
+      /** Every map's patches as <rect class="cell">, with layer/head labels. */
+      svg() {
+        const r = last?.r, layers = r?.layers ?? 0, heads = r?.heads ?? 0;
+        const scale = r ? THUMB / Math.max(r.gridW, r.gridH) : 1, w = r ? r.gridW * scale : 0, h = r ? r.gridH * scale : 0;
+        const s = svgWriter(LABEL + heads * (w + GAP), 20 + layers * (h + GAP));
+        for (let hd = 0; hd < heads; hd++) s.text(`head ${hd + 1}`, LABEL + hd * (w + GAP), 10, { size: 11 });
+        for (let l = 0; l < layers; l++) {
+          s.text(`layer ${l + 1}`, 2, 20 + l * (h + GAP) + h / 2, { size: 11 });
+          for (let hd = 0; hd < heads; hd++) mapSVG(s, last.maps[l * heads + hd], r.gridW, r.gridH, LABEL + hd * (w + GAP), 20 + l * (h + GAP), w, h);
+        }
+        return s.done();
+      },
+      json: () => ({
+        view: 'image-grid', model: 'DINOv2 ViT-S/14', gridW: last?.r.gridW, gridH: last?.r.gridH, query: last?.query,
+        maps: last ? Array.from({ length: last.r.layers }, (_, l) => Array.from({ length: last.r.heads }, (_, h) => Array.from(last.maps[l * last.r.heads + h]))) : [],
+      }),
+    },
     draw(state, query = 0) {
       const r = state?.result;
       if (!r) return;
       const scale = THUMB / Math.max(r.gridW, r.gridH);
       table.style.gridTemplateColumns = `auto repeat(${r.heads}, auto)`;
+      last = { r, query, maps: [] };
       const cells = [document.createElement('span')];
       for (let h = 0; h < r.heads; h++) {
         const s = document.createElement('span');
@@ -36,7 +60,8 @@ export function gridPanel({ onPick }) {
           c.title = `layer ${l + 1}, head ${h + 1}`;
           c.dataset.layer = String(l);
           c.dataset.head = String(h);
-          drawMap(c, patchRow(r, l, h, query), r.gridW, r.gridH);
+          last.maps.push(patchRow(r, l, h, query));
+          drawMap(c, last.maps.at(-1), r.gridW, r.gridH);
           c.onclick = () => onPick(l, h);
           cells.push(c);
         }

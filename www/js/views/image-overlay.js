@@ -2,23 +2,16 @@
 // Controls: layer, head (or the mean over heads), attention or rollout (head fusion mean / max /
 // min; residual-aware), opacity, colour map. Click a patch to make it the query; the class token
 // is the default query.
-import { COLORMAPS, drawMap, markPatch, patchRow } from './image-draw.js';
+// State: layer, head (1-based, or 'mean'), source, fusion, opacity, colormap, query (0 = class token).
+import { COLORMAPS, drawMap, markPatch, patchRow, mapSVG } from './image-draw.js';
+import { el, picker, rolloutOf } from '../util.js';
+import { svgWriter, canvasPNG } from '../export.js';
 
 const DISPLAY = 448; // longer side of the drawn image, in CSS pixels
 
-const el = (tag, props = {}, ...kids) => {
-  const e = Object.assign(document.createElement(tag), props);
-  e.append(...kids);
-  return e;
-};
-const select = (options, value, name) => {
-  const s = el('select', { name });
-  s.append(...options.map(([v, label]) => el('option', { value: String(v), textContent: label })));
-  s.value = String(value);
-  return s;
-};
+const select = (options, value, name) => picker(name, options, value);
 
-export function overlayPanel(app, { onQuery }) {
+export function overlayPanel(app, { onQuery, onChange = () => {} }) {
   const { pg } = app;
   const layer = select([], 0, 'layer');
   const head = select([], -1, 'head');
@@ -33,19 +26,24 @@ export function overlayPanel(app, { onQuery }) {
   const saliency = el('canvas', { className: 'image-saliency' });
   const salCaption = el('figcaption', { textContent: 'saliency decoder output (where the model’s task looks)' });
   const attCaption = el('figcaption');
-  const label = (text, input) => el('label', {}, `${text} `, input);
-  const root = el('div', { className: 'image-main' },
-    el('div', { className: 'image-controls' },
-      label('layer', layer), label('head', head), label('show', source), label('head fusion', fusion),
-      label('opacity', opacity), label('colours', colormap), reset, queryLabel),
-    el('div', { className: 'image-panels' },
-      el('figure', {}, canvas, attCaption),
-      el('figure', {}, saliency, salCaption)),
-    note);
+  const label = (text, input, key) => {
+    const l = el('label', {}, `${text} `, input);
+    l.dataset.part = `controls ${key}`;
+    return l;
+  };
+  const controls = el('div', { className: 'image-controls' },
+    label('layer', layer, 'layer'), label('head', head, 'head'), label('show', source, 'source'), label('head fusion', fusion, 'fusion'),
+    label('opacity', opacity, 'opacity'), label('colours', colormap, 'colormap'), reset, queryLabel);
+  controls.dataset.part = 'controls';
+  const attFigure = el('figure', {}, canvas, attCaption), salFigure = el('figure', {}, saliency, salCaption);
+  attFigure.dataset.part = 'image-overlay';
+  salFigure.dataset.part = 'image-saliency';
+  const root = el('div', { className: 'image-main' }, controls, el('div', { className: 'image-panels' }, attFigure, salFigure), note);
 
   let state = null;
   let query = 0;
-  const rolloutCache = new Map();
+  let shown = null; // what redraw drew last, for export
+  let pending = { layer: null, head: null };
 
   function fill(r) {
     // Keep the chosen layer across images; the last layer at first.
@@ -56,20 +54,16 @@ export function overlayPanel(app, { onQuery }) {
     head.replaceChildren(el('option', { value: '-1', textContent: 'mean of heads' }),
       ...[...Array(r.heads).keys()].map((h) => el('option', { value: String(h), textContent: String(h + 1) })));
     head.value = keepHead === '' ? '-1' : keepHead;
+    if (pending.layer !== null && pending.layer < r.layers) layer.value = String(pending.layer);
+    if (pending.head !== null && pending.head < r.heads) head.value = String(pending.head);
+    pending = { layer: null, head: null };
   }
 
   /** Row `query` of the rollout up to `layer` (tokens), or null when unavailable. */
   async function rolloutRow(r, l) {
     if (typeof pg.rollout !== 'function') return null;
-    const key = `${l}/${fusion.value}`;
-    if (!rolloutCache.has(key)) {
-      const t = r.tokens, per = r.heads * t * t;
-      const res = await pg.rollout(r.attention.subarray(0, (l + 1) * per), l + 1, r.heads, t, { residual: true, headFusion: fusion.value });
-      const m = res instanceof Float32Array ? res : (res.rollout ?? res.weights);
-      rolloutCache.set(key, m.length === t * t ? m : m.subarray(m.length - t * t));
-    }
-    const t = r.tokens;
-    return rolloutCache.get(key).subarray(query * t + 1, query * t + t);
+    const t = r.tokens, m = await rolloutOf(pg, r, l, { residual: true, headFusion: fusion.value });
+    return m.subarray(query * t + 1, query * t + t);
   }
 
   async function redraw() {
@@ -95,6 +89,7 @@ export function overlayPanel(app, { onQuery }) {
       ? `rollout through layer ${l + 1} (${fusion.value} over heads), query: ${who}`
       : `layer ${l + 1}, ${h < 0 ? 'mean of heads' : `head ${h + 1}`}, query: ${who}`;
     if (map) drawMap(canvas, map, r.gridW, r.gridH, { colormap: colormap.value, alpha: Number(opacity.value) });
+    shown = { map, layer: l, head: h, query, source: source.value, fusion: fusion.value, colormap: colormap.value, alpha: Number(opacity.value) };
     if (query > 0) markPatch(canvas, (query - 1) % r.gridW, Math.floor((query - 1) / r.gridW), r.gridW, r.gridH);
     queryLabel.textContent = query === 0 ? '' : `query: ${who}`;
     fusion.disabled = source.value !== 'rollout';
@@ -117,18 +112,77 @@ export function overlayPanel(app, { onQuery }) {
     query = 1 + py * r.gridW + px;
     redraw();
     onQuery(query);
+    onChange();
   };
-  reset.onclick = () => { query = 0; redraw(); onQuery(query); };
-  for (const c of [layer, head, source, fusion, opacity, colormap]) c.oninput = redraw;
+  reset.onclick = () => { query = 0; redraw(); onQuery(query); onChange(); };
+  for (const c of [layer, head, source, fusion, opacity, colormap]) c.oninput = () => (redraw(), onChange());
+  const pickOpt = (s, v) => v !== undefined && [...s.options].some((o) => o.value === v) && ((s.value = v), true);
+  const exportSize = () => ({ w: canvas.width, h: canvas.height });
 
   return {
     root,
     get query() { return query; },
-    draw(s) {
-      if (s.result !== state?.result) {
-        rolloutCache.clear();
-        query = 0;
+    state: () => ({
+      layer: layer.value === '' ? undefined : String(Number(layer.value) + 1),
+      head: head.value === '' || head.value === '-1' ? 'mean' : String(Number(head.value) + 1),
+      source: source.value, fusion: fusion.value, opacity: opacity.value, colormap: colormap.value, query: String(query),
+    }),
+    /** Applies URL / attribute state (1-based layer/head); layer and head wait for the first image. */
+    set(st) {
+      const l = Number(st.layer), h = st.head === 'mean' ? -1 : Number(st.head) - 1;
+      if (Number.isInteger(l) && l >= 1 && !pickOpt(layer, String(l - 1))) pending.layer = l - 1;
+      if (st.head !== undefined && Number.isInteger(h) && h >= -1 && !pickOpt(head, String(h))) pending.head = h;
+      pickOpt(source, st.source);
+      pickOpt(fusion, st.fusion);
+      pickOpt(colormap, st.colormap);
+      if (st.opacity !== undefined && Number.isFinite(Number(st.opacity))) opacity.value = st.opacity;
+      const q = Number(st.query);
+      if (st.query !== undefined && Number.isInteger(q) && q >= 0 && (!state?.result || q < state.result.tokens)) {
+        query = q;
+        if (state?.result) onQuery(query);
       }
+      redraw();
+    },
+    exporters: {
+      'image-overlay': {
+        png: () => canvasPNG(canvas),
+        /** The photo as <image>, the map as one translucent <rect class="cell"> per patch. */
+        svg() {
+          const { w, h } = exportSize(), s = svgWriter(w, h);
+          if (state?.bitmap) {
+            const c = el('canvas', { width: w, height: h });
+            const { sx, sy, sw, sh } = state.crop;
+            c.getContext('2d').drawImage(state.bitmap, sx, sy, sw, sh, 0, 0, w, h);
+            s.raw(`<image href="${c.toDataURL('image/jpeg', 0.85)}" x="0" y="0" width="${w}" height="${h}"/>`);
+          }
+          const r = state?.result;
+          if (r && shown?.map) mapSVG(s, shown.map, r.gridW, r.gridH, 0, 0, w, h, { colormap: shown.colormap, alpha: shown.alpha });
+          return s.done();
+        },
+        json() {
+          const r = state?.result;
+          return {
+            view: 'image-overlay', model: 'DINOv2 ViT-S/14', backend: pg.backend, image: state?.name,
+            gridW: r?.gridW, gridH: r?.gridH, layer: (shown?.layer ?? 0) + 1, head: shown?.head < 0 ? 'mean' : (shown?.head ?? 0) + 1,
+            query: shown?.query, source: shown?.source, fusion: shown?.fusion,
+            weights: shown?.map ? Array.from(shown.map) : [],
+          };
+        },
+      },
+      'image-saliency': {
+        png: () => canvasPNG(saliency),
+        svg() {
+          const r = state?.result, { w, h } = exportSize(), s = svgWriter(w, h);
+          if (r?.saliency) mapSVG(s, r.saliency, r.width, r.height, 0, 0, w, h, { colormap: colormap.value, normalize: false });
+          return s.done();
+        },
+        json: () => ({ view: 'image-saliency', model: 'DINOv2 ViT-S/14', backend: pg.backend, image: state?.name,
+          width: state?.result?.width, height: state?.result?.height, saliency: state?.result?.saliency ? Array.from(state.result.saliency) : [] }),
+      },
+    },
+    draw(s) {
+      if (s.result !== state?.result && state?.result) query = 0;
+      if (query >= s.result.tokens) query = 0;
       state = s;
       fill(s.result);
       redraw();

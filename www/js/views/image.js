@@ -4,6 +4,10 @@
 //   image-overlay.js  the image with a class-token / clicked-patch / rollout map over it
 //   image-grid.js     all layers × heads maps for the current query
 // A file that cannot be decoded shows a message and leaves the previous result in place.
+// State (URL keys / element attributes): image (a sample's name or a URL), and the overlay's
+// layer, head, source, fusion, opacity, colormap, query.
+import { el, useCss } from '../util.js';
+import { getVisionModel } from '../engine.js';
 import { overlayPanel } from './image-overlay.js';
 import { gridPanel } from './image-grid.js';
 
@@ -16,28 +20,33 @@ const SAMPLES = [
 const MODEL_SIDE = 224; // the model's input: longer side 224, cropped to whole 14-pixel patches
 const MAX_DECODE = 1024; // larger images are downscaled in the browser before reaching wasm
 
-const el = (tag, props = {}, ...kids) => {
-  const e = Object.assign(document.createElement(tag), props);
-  e.append(...kids);
-  return e;
-};
+const SAMPLE_DIR = new URL('../../samples/', import.meta.url);
+const MODEL = 'DINOv2 ViT-S/14';
+/** An `image` state value as a URL: a sample's name, or a URL relative to the page. */
+const imageUrl = (v) => (SAMPLES.some(([n]) => n === v) ? new URL(`${v}.jpg`, SAMPLE_DIR).href : new URL(v, document.baseURI).href);
 
 export async function mount(root, app) {
   const { pg } = app;
-  document.head.append(el('link', { rel: 'stylesheet', href: 'css/image.css' }));
+  const changed = () => app.changed?.();
+  useCss(app, 'image');
   const status = el('p', { className: 'image-status', role: 'status' });
+  const progress = el('progress', { className: 'image-progress' });
   const picker = el('input', { type: 'file', accept: 'image/*' });
   const samples = el('div', { className: 'image-samples' }, 'samples: ',
     ...SAMPLES.map(([name, title]) => {
-      const b = el('button', { type: 'button', title }, el('img', { src: `samples/${name}.jpg`, alt: title, width: 48, height: 48 }));
+      const b = el('button', { type: 'button', title }, el('img', { src: imageUrl(name), alt: title, width: 48, height: 48 }));
       b.dataset.sample = name;
-      b.onclick = () => fromUrl(`samples/${name}.jpg`, name);
+      b.onclick = () => (source = name, changed(), fromUrl(imageUrl(name), name));
       return b;
     }));
   const drop = el('div', { className: 'image-drop', tabIndex: 0 }, el('label', {}, 'choose an image ', picker), ' · drop one here · or paste (Ctrl+V)');
-  const overlay = overlayPanel(app, { onQuery: (q) => grid.draw(state, q) });
-  const grid = gridPanel({ onPick: (layer, head) => overlay.select(layer, head) });
-  root.append(el('div', { className: 'image-view' }, el('div', { className: 'image-inputs' }, drop, samples), status, overlay.root, grid.root));
+  const overlay = overlayPanel(app, { onQuery: (q) => grid.draw(state, q), onChange: changed });
+  const grid = gridPanel({ onPick: (layer, head) => (overlay.select(layer, head), changed()) });
+  const inputs = el('div', { className: 'image-inputs' }, drop, samples);
+  inputs.dataset.part = 'controls image';
+  root.append(el('div', { className: 'image-view' }, inputs, el('div', { className: 'image-load' }, progress, status), overlay.root, grid.root));
+  overlay.set(app.initial ?? {});
+  let source = app.initial?.image ?? SAMPLES[0][0]; // the image state: a sample's name or a URL
 
   const state = { result: null, bitmap: null, name: '' };
   const say = (text, warn = false) => {
@@ -47,18 +56,33 @@ export async function mount(root, app) {
 
   // Model: the manifest names the file; progress while it downloads.
   say('loading the vision model…');
-  let ready;
+  const controller = {
+    exporters: { ...overlay.exporters, 'image-grid': grid.exporter },
+    main: 'image-overlay',
+    state: () => ({ image: source, ...overlay.state() }),
+    set(s) {
+      overlay.set(s);
+      if (s.image !== undefined && s.image !== source) {
+        source = s.image;
+        return fromUrl(imageUrl(source), source);
+      }
+    },
+  };
   try {
-    const manifest = await (await fetch('models/manifest.json')).json();
-    if (!manifest.vision) throw new Error('models/manifest.json has no "vision" entry (run make models)');
-    ready = pg.loadVisionModel(`models/${manifest.vision}`, ({ loaded, total }) => {
-      say(total ? `loading the vision model… ${(100 * loaded / total).toFixed(0)}%` : `loading the vision model… ${(loaded / 1e6).toFixed(1)} MB`);
+    await getVisionModel(pg, app.models, ({ loaded, total }) => {
+      const mb = (x) => (x / 1e6).toFixed(1);
+      if (total) {
+        progress.max = total;
+        progress.value = loaded;
+      }
+      say(`loading ${MODEL}… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB`);
     });
-    await ready;
+    progress.hidden = true;
     say('model ready: choose, drop or paste an image, or pick a sample');
   } catch (e) {
+    progress.hidden = true;
     say(`the vision model could not be loaded: ${e?.message ?? e}`, true);
-    return;
+    return controller;
   }
 
   /** Decodes a Blob into an ImageBitmap no larger than MAX_DECODE on its longer side. */
@@ -133,7 +157,8 @@ export async function mount(root, app) {
   app.onBackendChange(() => state.result && say(`now on ${pg.backend}; the next image runs there`));
   window.imageView = { run, fromUrl, state }; // for the browser tests and the console
 
-  await fromUrl(`samples/${SAMPLES[0][0]}.jpg`, SAMPLES[0][0]);
+  await fromUrl(imageUrl(source), source);
+  return controller;
 }
 
 /** The part of a w × h image the model saw: resized to a longer side of 224, then centre-cropped

@@ -2,13 +2,9 @@
 // that counts its updates (data-updates, for the page test), and seeded inputs. The demos compute
 // every number with pg calls; what is here only builds inputs and widgets.
 
-const DEBOUNCE_MS = 60;
+import { latest, labelled, picker } from '../util.js';
 
-function labelled(text, input) {
-  const label = document.createElement('label');
-  label.append(text, input);
-  return label;
-}
+const DEBOUNCE_MS = 60;
 
 /** A range input; `fmt` shows its value beside it. Returns the input (read `.value`). */
 export function slider(parent, name, text, { min, max, step, value }, fmt = (v) => v) {
@@ -22,10 +18,7 @@ export function slider(parent, name, text, { min, max, step, value }, fmt = (v) 
 }
 
 export function select(parent, name, text, values, value = values[0]) {
-  const s = document.createElement('select');
-  s.name = name;
-  for (const v of values) s.append(new Option(v, v));
-  s.value = value;
+  const s = picker(name, values, value);
   parent.append(labelled(text, s));
   return s;
 }
@@ -70,6 +63,7 @@ export function card(parent, id, title, blurb) {
   p.textContent = blurb;
   const controls = document.createElement('div');
   controls.className = 'controls';
+  controls.dataset.part = 'controls';
   const body = document.createElement('div');
   body.className = 'mech-row';
   const readout = document.createElement('div');
@@ -79,10 +73,8 @@ export function card(parent, id, title, blurb) {
   root.append(h, p, controls, body, readout, err);
   parent.append(root);
 
-  let fn = async () => {}, running = false, pending = false, timer = 0;
-  async function go() {
-    if (running) return void (pending = true);
-    running = true;
+  let fn = async () => {};
+  const runner = latest(async () => {
     try {
       await fn();
       err.textContent = '';
@@ -92,14 +84,9 @@ export function card(parent, id, title, blurb) {
       root.dataset.error = err.textContent;
     } finally {
       root.dataset.updates = String(Number(root.dataset.updates) + 1);
-      running = false;
-      if (pending) (pending = false), go();
     }
-  }
-  const schedule = () => {
-    clearTimeout(timer);
-    timer = setTimeout(go, DEBOUNCE_MS);
-  };
+  }, DEBOUNCE_MS);
+  const schedule = () => runner.schedule();
   // Any edit in the controls row recomputes.
   controls.addEventListener('input', schedule);
   controls.addEventListener('click', (e) => e.target.tagName === 'BUTTON' && schedule());

@@ -18,6 +18,8 @@ export function panel(parent, app, Playground) {
   text.name = 'panel-text';
   text.rows = 1;
   text.value = 'attention is a weighted average of values chosen by queries and keys';
+  text.dataset.part = 'controls text';
+  text.setAttribute('aria-label', 'sentence for the panel');
   c.controls.before(text);
   const base = controls(c.controls, () => {}); // the card's controls row recomputes on any input
   c.controls.querySelector('select[name="score"]').append(new Option('additive', 'additive'));
@@ -40,6 +42,8 @@ export function panel(parent, app, Playground) {
   const covPlot = plotCanvas(covFig.body, 110);
   const additive = { hidden: HIDDEN, wq: randoms(HIDDEN * DIM, 41), wk: randoms(HIDDEN * DIM, 42), v: randoms(HIDDEN, 43) };
 
+  c.base = base;
+  c.text = text;
   c.run(async () => {
     const tokens = tokenize(text.value).slice(0, 64);
     const n = tokens.length;
@@ -75,4 +79,5 @@ export function panel(parent, app, Playground) {
       (r.entropy ? ` · mean entropy ${fmt(r.entropy.reduce((a, b) => a + b, 0) / n)} (max ln ${n} = ${fmt(Math.log(n))})` : '');
     Object.assign(c.root.dataset, { weights: String(!!r.weights), entropy: r.entropy ? JSON.stringify(Array.from(r.entropy)) : '' });
   });
+  return c;
 }

@@ -1,5 +1,7 @@
-// Small canvas charts for the Mechanisms demos: bars for one attention row, lines for a sweep,
-// points plus a curve for kernel regression. They only draw numbers they are given.
+// Small charts for the Mechanisms demos: bars for one attention row, lines for a sweep, points
+// plus a curve for kernel regression. They only draw numbers they are given, through a pen that
+// paints the canvas and writes the same marks as SVG (canvas.exportSVG / exportJSON, for export).
+import { svgWriter } from '../export.js';
 
 const W = 460, H = 180, PAD = 30;
 const COLORS = ['#1f5fbf', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490'];
@@ -14,19 +16,49 @@ export function plotCanvas(parent, height = H) {
   return c;
 }
 
-function frame(ctx, c, { xLabel = '', yLabel = '' } = {}) {
+/** Draws on `c` and records the same marks as SVG; `data` is what exportJSON returns. */
+function pen(c, data) {
+  const ctx = c.getContext('2d'), s = svgWriter(c.width, c.height);
   ctx.clearRect(0, 0, c.width, c.height);
-  ctx.strokeStyle = '#999';
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  ctx.moveTo(PAD, 6);
-  ctx.lineTo(PAD, c.height - PAD);
-  ctx.lineTo(c.width - 6, c.height - PAD);
-  ctx.stroke();
-  ctx.fillStyle = '#555';
   ctx.font = '11px system-ui, sans-serif';
-  ctx.fillText(xLabel, c.width - 6 - ctx.measureText(xLabel).width, c.height - 4);
-  ctx.fillText(yLabel, 2, 12);
+  c.exportJSON = () => data;
+  c.exportSVG = () => svg;
+  let svg = '';
+  return {
+    rect(x, y, w, h, color) {
+      ctx.fillStyle = color;
+      ctx.fillRect(x, y, w, h);
+      s.rect(x, y, w, h, color, ' class="bar"');
+    },
+    poly(points, color, width = 2) {
+      ctx.strokeStyle = color;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      points.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      ctx.stroke();
+      s.poly(points, color, width);
+    },
+    dot(x, y, r, color) {
+      ctx.fillStyle = color;
+      ctx.beginPath();
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+      ctx.fill();
+      s.circle(x, y, r, color);
+    },
+    text(t, x, y, color = '#555') {
+      ctx.fillStyle = color;
+      ctx.fillText(t, x, y);
+      s.text(t, x, y - 4, { size: 11, fill: color });
+    },
+    width: (t) => ctx.measureText(t).width,
+    done() { svg = s.done(); },
+  };
+}
+
+function frame(p, c, { xLabel = '', yLabel = '' } = {}) {
+  p.poly([[PAD, 6], [PAD, c.height - PAD], [c.width - 6, c.height - PAD]], '#999', 1);
+  p.text(xLabel, c.width - 6 - p.width(xLabel), c.height - 4);
+  p.text(yLabel, 2, 12);
 }
 
 const extent = (xs) => {
@@ -38,66 +70,54 @@ const extent = (xs) => {
 
 /** Bars of `values` (one attention row), with optional labels under them; y from 0 to max(1, …). */
 export function bars(c, values, labels = [], { color = COLORS[0], yMax = 1 } = {}) {
-  const ctx = c.getContext('2d');
-  frame(ctx, c);
+  const p = pen(c, { values, labels });
+  frame(p, c);
   const n = values.length;
   const top = Math.max(yMax, ...values);
   const bw = (c.width - PAD - 10) / Math.max(n, 1);
-  ctx.fillStyle = color;
   for (let i = 0; i < n; i++) {
     const h = (values[i] / top) * (c.height - PAD - 10);
-    ctx.fillRect(PAD + i * bw + 1, c.height - PAD - h, Math.max(1, bw - 2), h);
+    p.rect(PAD + i * bw + 1, c.height - PAD - h, Math.max(1, bw - 2), h, color);
   }
-  ctx.fillStyle = '#555';
-  labels.forEach((l, i) => ctx.fillText(String(l).slice(0, 6), PAD + i * bw + 1, c.height - PAD + 12));
-  ctx.fillText(top.toFixed(2), 2, 16);
+  labels.forEach((l, i) => p.text(String(l).slice(0, 6), PAD + i * bw + 1, c.height - PAD + 12));
+  p.text(top.toFixed(2), 2, 16);
+  p.done();
 }
 
 /**
  * Lines through (x, y) points: `series` = [{ name, xs, ys }]. `logX` / `logY` plot log2 / log10.
  */
 export function lines(c, series, { logX = false, logY = false, xLabel = '', yLabel = '' } = {}) {
-  const ctx = c.getContext('2d');
-  frame(ctx, c, { xLabel, yLabel });
+  const p = pen(c, { series, xLabel, yLabel });
+  frame(p, c, { xLabel, yLabel });
   const tx = (x) => (logX ? Math.log2(x) : x), ty = (y) => (logY ? Math.log10(Math.max(y, 1e-30)) : y);
   const [x0, x1] = extent(series.flatMap((s) => s.xs.map(tx)));
   const [y0, y1] = extent(series.flatMap((s) => s.ys.map(ty)));
   const px = (x) => PAD + ((tx(x) - x0) / (x1 - x0)) * (c.width - PAD - 12);
   const py = (y) => c.height - PAD - ((ty(y) - y0) / (y1 - y0)) * (c.height - PAD - 12);
   series.forEach((s, k) => {
-    ctx.strokeStyle = ctx.fillStyle = s.color ?? COLORS[k % COLORS.length];
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    s.xs.forEach((x, i) => (i ? ctx.lineTo(px(x), py(s.ys[i])) : ctx.moveTo(px(x), py(s.ys[i]))));
-    ctx.stroke();
-    s.xs.forEach((x, i) => ctx.fillRect(px(x) - 2, py(s.ys[i]) - 2, 4, 4));
-    ctx.fillText(s.name, PAD + 8 + k * 120, 14);
+    const color = s.color ?? COLORS[k % COLORS.length];
+    p.poly(s.xs.map((x, i) => [px(x), py(s.ys[i])]), color);
+    s.xs.forEach((x, i) => p.rect(px(x) - 2, py(s.ys[i]) - 2, 4, 4, color));
+    p.text(s.name, PAD + 8 + k * 120, 14, color);
   });
-  ctx.fillStyle = '#555';
   const fmt = (v, log) => (log ? (logY ? `1e${v.toFixed(1)}` : `${2 ** v}`) : v.toPrecision(3));
-  ctx.fillText(fmt(y1, logY), 2, 26);
-  ctx.fillText(fmt(y0, logY), 2, c.height - PAD - 2);
-  ctx.fillText(logX ? `${2 ** x0}` : x0.toPrecision(3), PAD, c.height - PAD + 12);
-  ctx.fillText(logX ? `${2 ** x1}` : x1.toPrecision(3), c.width - 40, c.height - PAD + 12);
+  p.text(fmt(y1, logY), 2, 26);
+  p.text(fmt(y0, logY), 2, c.height - PAD - 2);
+  p.text(logX ? `${2 ** x0}` : x0.toPrecision(3), PAD, c.height - PAD + 12);
+  p.text(logX ? `${2 ** x1}` : x1.toPrecision(3), c.width - 40, c.height - PAD + 12);
+  p.done();
 }
 
 /** Sample points (dots) and a fitted curve (line) on shared axes. */
 export function pointsAndCurve(c, points, curve) {
-  const ctx = c.getContext('2d');
-  frame(ctx, c, { xLabel: 'x', yLabel: 'y' });
+  const p = pen(c, { points, curve });
+  frame(p, c, { xLabel: 'x', yLabel: 'y' });
   const [x0, x1] = extent([...points.xs, ...curve.xs]);
   const [y0, y1] = extent([...points.ys, ...curve.ys]);
   const px = (x) => PAD + ((x - x0) / (x1 - x0)) * (c.width - PAD - 12);
   const py = (y) => c.height - PAD - ((y - y0) / (y1 - y0)) * (c.height - PAD - 12);
-  ctx.fillStyle = COLORS[1];
-  points.xs.forEach((x, i) => {
-    ctx.beginPath();
-    ctx.arc(px(x), py(points.ys[i]), 3, 0, 2 * Math.PI);
-    ctx.fill();
-  });
-  ctx.strokeStyle = COLORS[0];
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  curve.xs.forEach((x, i) => (i ? ctx.lineTo(px(x), py(curve.ys[i])) : ctx.moveTo(px(x), py(curve.ys[i]))));
-  ctx.stroke();
+  points.xs.forEach((x, i) => p.dot(px(x), py(points.ys[i]), 3, COLORS[1]));
+  p.poly(curve.xs.map((x, i) => [px(x), py(curve.ys[i])]), COLORS[0]);
+  p.done();
 }

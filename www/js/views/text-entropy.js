@@ -2,8 +2,13 @@
 // also drawn as bars. Low entropy = a head that looks at one token; ln(m) = uniform attention.
 // Computed in JS from the maps on screen (so hiding [CLS]/[SEP] changes it too).
 import { pickMap, meanEntropy, headColor, sharpCanvas } from './text-maps.js';
+import { ramp, rgb } from '../util.js';
+import { svgWriter, canvasPNG } from '../export.js';
 
 const CELL = 26, BAR_H = 70, LABEL = 28;
+
+/** Darker = more focused (lower entropy), on the heatmaps' ramp. */
+const shadeOf = (e, max) => ramp((1 - Math.min(1, e / max)) ** 2);
 
 export function entropyView(root, onPick) {
   root.classList.add('text-entropy');
@@ -22,6 +27,30 @@ export function entropyView(root, onPick) {
   };
 
   return {
+    png: () => canvasPNG(canvas),
+    /** The bars and the grid as <rect>s (class "bar" / "cell"), the labels as <text>. */
+    svg() {
+      const { layers = 0, heads = 0, layer = 0, head = 'mean', max = 1 } = last ?? {};
+      const ent = cache?.ent ?? [], top = BAR_H + 8;
+      const s = svgWriter(LABEL + heads * CELL + 4, top + layers * CELL + 16);
+      s.rect(0, 0, LABEL + heads * CELL + 4, top + layers * CELL + 16, '#fff');
+      for (let h = 0; h < heads; h++) {
+        const bh = (BAR_H - 4) * Math.min(1, ent[layer * heads + h] / max);
+        s.rect(LABEL + h * CELL + 3, BAR_H - bh, CELL - 6, bh, headColor(h, heads, head === 'mean' || head === h ? 1 : 0.35), ' class="bar"');
+        s.text(`${h + 1}`, LABEL + h * CELL + CELL / 2, top + layers * CELL + 8, { anchor: 'middle', size: 11, fill: '#6b6b70' });
+      }
+      for (let l = 0; l < layers; l++) {
+        s.text(`L${l + 1}`, LABEL - 4, top + l * CELL + CELL / 2, { anchor: 'end', size: 11, fill: '#6b6b70' });
+        for (let h = 0; h < heads; h++) s.rect(LABEL + h * CELL, top + l * CELL, CELL - 1, CELL - 1, rgb(shadeOf(ent[l * heads + h], max)), ' class="cell"');
+      }
+      return s.done();
+    },
+    /** Mean row entropy (nats) per layer × head, and ln m (uniform). */
+    json() {
+      const { layers = 0, heads = 0, max = 0 } = last ?? {};
+      const ent = cache?.ent ?? [];
+      return { uniform: max, entropy: Array.from({ length: layers }, (_, l) => Array.from(ent.slice(l * heads, (l + 1) * heads))) };
+    },
     draw(v) {
       const { r, keep, layer, head } = v;
       const m = keep.length, max = Math.log(Math.max(m, 2));
@@ -34,7 +63,7 @@ export function entropyView(root, onPick) {
         cache = { r, keep, ent };
       }
       const { ent } = cache;
-      last = { layers: r.layers, heads: r.heads, layer };
+      last = { layers: r.layers, heads: r.heads, layer, head, m, max };
       const ctx = sharpCanvas(canvas, LABEL + r.heads * CELL + 4, BAR_H + 8 + r.layers * CELL + 16);
       ctx.font = '11px system-ui, sans-serif';
       ctx.textBaseline = 'middle';
@@ -56,8 +85,7 @@ export function entropyView(root, onPick) {
         ctx.textAlign = 'right';
         ctx.fillText(`L${l + 1}`, LABEL - 4, top + l * CELL + CELL / 2);
         for (let h = 0; h < r.heads; h++) {
-          const t = 1 - Math.min(1, ent[l * r.heads + h] / max);
-          ctx.fillStyle = `rgb(${255 - t * 222}, ${255 - t * 168}, ${255 - t * 43})`;
+          ctx.fillStyle = rgb(shadeOf(ent[l * r.heads + h], max));
           ctx.fillRect(LABEL + h * CELL, top + l * CELL, CELL - 1, CELL - 1);
         }
       }

@@ -3,6 +3,7 @@
 // weight, its colour the head. Hover a token to keep only its lines (and shade what it attends
 // to, or what attends to it). Drawn on one canvas with fillText: token text is never HTML.
 import { pickMap, headColor, sharpCanvas } from './text-maps.js';
+import { svgWriter, canvasPNG } from '../export.js';
 
 const ROW = 18; // px per token row
 const COL = 120; // px for each token column
@@ -34,7 +35,7 @@ function cutoff(maps, heads) {
   return MIN_W;
 }
 
-export function headView(root) {
+export function headView(root, onToggle = () => {}) {
   root.classList.add('text-head');
   const toggles = document.createElement('div');
   toggles.className = 'text-head-toggles';
@@ -50,15 +51,18 @@ export function headView(root) {
   let maps = []; // [heads] of [m, m] maps for v.layer
   let enabled = null; // Set of enabled head indices
   let focus = null; // { side: 'q' | 'k', index } while hovering a token
+  let wanted = null; // heads to enable once the toggles exist (from the URL)
+  let drawn = []; // the lines of the last paint: [head, i, j, weight], for export
   const buttons = [];
 
   function buildToggles(heads) {
     if (buttons.length === heads) return;
-    enabled = new Set([...Array(heads).keys()]);
+    enabled = new Set(wanted?.filter((h) => h < heads) ?? [...Array(heads).keys()]);
+    wanted = null;
     const all = Object.assign(document.createElement('button'), { type: 'button', textContent: 'all' });
     const none = Object.assign(document.createElement('button'), { type: 'button', textContent: 'none' });
-    all.onclick = () => setEnabled([...Array(heads).keys()]);
-    none.onclick = () => setEnabled([]);
+    all.onclick = () => (setEnabled([...Array(heads).keys()]), onToggle());
+    none.onclick = () => (setEnabled([]), onToggle());
     buttons.length = 0;
     for (let h = 0; h < heads; h++) {
       const b = Object.assign(document.createElement('button'), { type: 'button', textContent: `${h + 1}` });
@@ -68,8 +72,9 @@ export function headView(root) {
       b.onclick = () => {
         if (enabled.has(h)) enabled.delete(h); else enabled.add(h);
         setEnabled([...enabled]);
+        onToggle();
       };
-      b.ondblclick = () => setEnabled([h]);
+      b.ondblclick = () => (setEnabled([h]), onToggle());
       buttons.push(b);
     }
     toggles.replaceChildren('heads ', ...buttons, ' ', all, none);
@@ -85,7 +90,6 @@ export function headView(root) {
     if (!v) return;
     const m = v.keep.length;
     const ctx = sharpCanvas(canvas, 2 * COL + GAP, Math.max(1, m) * ROW + 8);
-    const y = (i) => 4 + i * ROW + ROW / 2;
     const x0 = COL + 6, x1 = COL + GAP - 6;
     const heads = [...enabled].sort((a, b) => a - b);
 
@@ -105,6 +109,7 @@ export function headView(root) {
 
     const min = focus ? MIN_W : cutoff(maps, heads);
     let lines = 0;
+    drawn = [];
     ctx.lineWidth = 2;
     for (const hd of heads) {
       const map = maps[hd];
@@ -117,6 +122,7 @@ export function headView(root) {
           const p = map[i * m + j];
           if (p < min) continue;
           lines++;
+          drawn.push([hd, i, j, p]);
           const b = Math.min(LEVELS - 1, Math.floor(p * LEVELS));
           buckets[b].moveTo(x0, y(i));
           buckets[b].lineTo(x1, y(j));
@@ -163,7 +169,29 @@ export function headView(root) {
     }
   };
 
+  const width = 2 * COL + GAP, y = (i) => 4 + i * ROW + ROW / 2;
   return {
+    png: () => canvasPNG(canvas),
+    /** The lines drawn (one <line> each, its opacity the weight bucket) and the tokens as <text>. */
+    svg() {
+      const m = v?.keep.length ?? 0;
+      const s = svgWriter(width, Math.max(1, m) * ROW + 8);
+      s.rect(0, 0, width, Math.max(1, m) * ROW + 8, '#fff');
+      for (const [hd, i, j, p] of drawn) {
+        const b = Math.min(LEVELS - 1, Math.floor(p * LEVELS));
+        s.line(COL + 6, y(i), COL + GAP - 6, y(j), headColor(hd, maps.length, (b + 1) / LEVELS), 2, ` class="line" data-head="${hd + 1}"`);
+      }
+      for (let i = 0; i < m; i++) {
+        s.text(v.labels[i], COL - 4, y(i), { anchor: 'end', size: 13 });
+        s.text(v.labels[i], COL + GAP + 4, y(i), { size: 13 });
+      }
+      return s.done();
+    },
+    /** The lines drawn as { head, from, to, weight } (head 1-based, token positions among those shown). */
+    json: () => ({
+      heads: [...(enabled ?? [])].sort((a, b) => a - b).map((h) => h + 1),
+      lines: drawn.map(([hd, i, j, p]) => ({ head: hd + 1, from: i, to: j, weight: p })),
+    }),
     /** Draws layer `view.layer` of `view.r` over the tokens `view.keep`. */
     draw(view) {
       buildToggles(view.r.heads);
@@ -173,6 +201,13 @@ export function headView(root) {
       setEnabled([...enabled]);
     },
     /** Shows only these heads (all heads for 'mean'). */
+    /** The enabled heads, 0-based. */
+    heads: () => (enabled ? [...enabled].sort((a, b) => a - b) : wanted ?? []),
+    /** Enables exactly these heads (0-based), now or once the toggles exist. */
+    setHeads(list) {
+      if (!enabled || !v) wanted = list;
+      else setEnabled(list.filter((h) => h < v.r.heads));
+    },
     showHeads(head) {
       if (!v) return;
       setEnabled(head === 'mean' ? [...Array(v.r.heads).keys()] : [head]);

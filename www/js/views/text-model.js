@@ -2,6 +2,8 @@
 // per cell scaled up without smoothing (long inputs max-pooled first). Click a thumbnail to open that layer and head.
 import { pickMap } from './text-maps.js';
 import { shade } from './heatmap.js';
+import { ramp, rgb } from '../util.js';
+import { svgWriter, composePNG } from '../export.js';
 
 const THUMB = 56; // px per thumbnail
 const MAX_SIDE = 2 * THUMB; // longer inputs are max-pooled down to this many cells per side
@@ -24,6 +26,7 @@ function pooled(map, m, s) {
 export function modelView(root, onPick) {
   root.classList.add('text-model');
   let grid = null, canvases = [], selected = null;
+  let thumbs = null; // { layers, heads, side, maps: [layers * heads] of [side, side] }, for export
 
   function build(layers, heads) {
     grid = document.createElement('div');
@@ -51,16 +54,42 @@ export function modelView(root, onPick) {
     root.replaceChildren(grid);
   }
 
+  const LABEL = 28, GAP = 4;
   return {
+    png: () => composePNG(root),
+    /** Every thumbnail's cells as <rect class="cell">, with the layer/head labels. */
+    svg() {
+      const { layers = 0, heads = 0, side = 1, maps = [] } = thumbs ?? {};
+      const px = THUMB / side, step = THUMB + GAP;
+      const s = svgWriter(LABEL + heads * step, LABEL + layers * step);
+      s.rect(0, 0, LABEL + heads * step, LABEL + layers * step, '#fff');
+      for (let h = 0; h < heads; h++) s.text(`H${h + 1}`, LABEL + h * step + THUMB / 2, LABEL / 2, { anchor: 'middle', size: 11 });
+      for (let l = 0; l < layers; l++) {
+        s.text(`L${l + 1}`, LABEL - 4, LABEL + l * step + THUMB / 2, { anchor: 'end', size: 11 });
+        for (let h = 0; h < heads; h++) {
+          const map = maps[l * heads + h], x = LABEL + h * step, y = LABEL + l * step;
+          for (let i = 0; i < side; i++) for (let j = 0; j < side; j++) s.rect(x + j * px, y + i * px, px, px, rgb(ramp(map[i * side + j])), ' class="cell"');
+        }
+      }
+      return s.done();
+    },
+    /** The thumbnails' numbers: maps[layer][head] = side × side (max-pooled when the input is long). */
+    json() {
+      const { layers = 0, heads = 0, side = 0, maps = [] } = thumbs ?? {};
+      return { side, maps: Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => Array.from(maps[l * heads + h]))) };
+    },
     draw(v) {
       const { r, keep } = v;
       if (canvases.length !== r.layers * r.heads) build(r.layers, r.heads);
       const m = keep.length, side = Math.max(1, Math.min(m, MAX_SIDE));
+      thumbs = { layers: r.layers, heads: r.heads, side, maps: [] };
       for (let l = 0; l < r.layers; l++) {
         for (let h = 0; h < r.heads; h++) {
           const c = canvases[l * r.heads + h];
           c.width = c.height = side;
-          const img = shade(pooled(pickMap(r, l, h, keep), m, side), side, side);
+          const map = pooled(pickMap(r, l, h, keep), m, side);
+          thumbs.maps[l * r.heads + h] = map;
+          const img = shade(map, side, side);
           c.getContext('2d').putImageData(img, 0, 0);
         }
       }

@@ -1,31 +1,25 @@
 // Attention rollout (Abnar & Zuidema 2020) through the layers, computed by the playground
-// (`pg.rollout`, both backends) on the full maps, through the chosen layer, as a heatmap.
-// Without pg.rollout in this build the panel stays disabled and says so.
+// (`pg.rollout`, both backends, cached per result in util.js) on the full maps, through the
+// chosen layer, as a heatmap. Without pg.rollout in this build the panel stays disabled and says so.
+// State: fusion ('mean' | 'max' | 'min'), residual ('1' | '0').
+import { el, labelled, rolloutOf } from '../util.js';
 import { heatmap } from './heatmap.js';
 import { restrict } from './text-maps.js';
 
-export function rolloutView(root, pg) {
+export function rolloutView(root, pg, onChange = () => {}) {
   root.classList.add('text-rollout');
-  const fusion = document.createElement('select');
-  fusion.name = 'headFusion';
+  const fusion = el('select', { name: 'headFusion' });
   for (const f of ['mean', 'max', 'min']) fusion.append(new Option(f, f));
-  const residual = Object.assign(document.createElement('input'), { type: 'checkbox', name: 'residual', checked: true });
-  const controls = document.createElement('div');
-  controls.className = 'controls';
-  const label = (text, input) => {
-    const l = document.createElement('label');
-    l.append(text, input);
-    return l;
-  };
-  controls.append(label('head fusion ', fusion), label(residual, ' residual (0.5·A + 0.5·I)'));
-  const note = document.createElement('p');
-  note.className = 'muted';
-  const map = document.createElement('div');
+  const residual = el('input', { type: 'checkbox', name: 'residual', checked: true });
+  const controls = el('div', { className: 'controls' }, labelled('head fusion ', fusion), labelled(residual, ' residual (0.5·A + 0.5·I)'));
+  controls.dataset.part = 'controls fusion residual';
+  const note = el('p', { className: 'muted' });
+  const map = el('div');
   root.append(controls, note, map);
   const hm = heatmap(map);
 
   const available = typeof pg.rollout === 'function';
-  let last = null, cache = null, token = 0;
+  let last = null, token = 0;
   if (!available) {
     fusion.disabled = residual.disabled = true;
     root.classList.add('disabled');
@@ -33,27 +27,17 @@ export function rolloutView(root, pg) {
     note.textContent = 'Rollout needs pg.rollout, which this build of the playground does not have.';
   }
   const redraw = () => last && draw(last);
-  fusion.onchange = residual.onchange = redraw;
+  fusion.onchange = residual.onchange = () => (redraw(), onChange());
 
   async function draw(v) {
     last = v;
     if (!available) return;
     const { r, keep, labels, layer } = v;
-    const n = r.tokens.length, nn = n * n, key = `${fusion.value}/${residual.checked}/${layer}`;
     const mine = ++token;
     try {
-      if (cache?.r !== r) cache = { r, maps: new Map() };
-      if (!cache.maps.has(key)) {
-        // pg.rollout gives R_L of the layers it is given: pass layers 1..layer+1.
-        const out = await pg.rollout(r.attention.subarray(0, (layer + 1) * r.heads * nn), layer + 1, r.heads, n,
-          { residual: residual.checked, headFusion: fusion.value });
-        if (out.length !== nn && out.length !== (layer + 1) * nn) {
-          throw new Error(`pg.rollout returned ${out.length} values for ${n} × ${n} tokens`);
-        }
-        cache.maps.set(key, out.subarray(out.length - nn));
-      }
+      const map = await rolloutOf(pg, r, layer, { residual: residual.checked, headFusion: fusion.value });
       if (mine !== token) return; // a newer draw superseded this one
-      hm.draw(restrict(cache.maps.get(key), n, keep), labels, labels);
+      hm.draw(restrict(map, r.tokens.length, keep), labels, labels);
       root.dataset.state = 'ready';
       root.dataset.layer = String(layer);
       note.textContent = `Rollout through layer ${layer + 1}: ${fusion.value} over heads${residual.checked ? ', residual-aware' : ''}, ` +
@@ -64,5 +48,17 @@ export function rolloutView(root, pg) {
       note.textContent = `rollout failed: ${e?.message ?? e}`;
     }
   }
-  return { draw };
+  return {
+    draw,
+    png: hm.png,
+    svg: hm.svg,
+    json: () => ({ fusion: fusion.value, residual: residual.checked, ...hm.json() }),
+    state: () => ({ fusion: fusion.value, residual: residual.checked ? '1' : '0' }),
+    set(s) {
+      let again = false;
+      if (['mean', 'max', 'min'].includes(s.fusion) && s.fusion !== fusion.value) (fusion.value = s.fusion), (again = true);
+      if (s.residual !== undefined && (s.residual !== '0' && s.residual !== 'false') !== residual.checked) (residual.checked = !residual.checked), (again = true);
+      if (again) redraw();
+    },
+  };
 }

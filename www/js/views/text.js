@@ -7,7 +7,11 @@
 //   text-entropy.js  per-head entropy
 //   text-rollout.js  attention rollout through the chosen layer (pg.rollout)
 // text-maps.js holds the shared slicing (layer/head pick, hiding [CLS]/[SEP] with renormalization).
-// The page paints at once; the model downloads behind a progress bar.
+// The page paints at once; the model downloads behind a progress bar (engine.js loads it once).
+// State (URL keys / element attributes): text, pair, layer, head (1-based, or 'mean'), hideSpecial,
+// fusion, residual.
+import { el, soon, latest, useCss } from '../util.js';
+import { getTextModel } from '../engine.js';
 import { heatmap } from './heatmap.js';
 import { visible, pickMap } from './text-maps.js';
 import { headView } from './text-head.js';
@@ -16,48 +20,41 @@ import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
 
 const DEBOUNCE_MS = 150;
+const MODEL = 'all-MiniLM-L6-v2';
+const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
-// A new task right away: a message, because chained setTimeout(0)s are clamped, and in a
-// background tab batched to about one a second.
-const tick = new MessageChannel();
-const queue = [];
-tick.port1.onmessage = () => queue.shift()?.();
-const soon = (fn) => {
-  queue.push(fn);
-  tick.port2.postMessage(0);
+const panel = (part, title, body, note = '') => {
+  const p = el('div', { className: 'text-panel' }, el('h3', { textContent: title }), ...(note ? [el('p', { className: 'muted', textContent: note })] : []), body);
+  p.dataset.part = part;
+  return p;
 };
+const part = (e, names) => ((e.dataset.part = names), e);
 
-const el = (tag, props = {}, ...kids) => {
-  const e = Object.assign(document.createElement(tag), props);
-  e.append(...kids);
-  return e;
-};
-const panel = (title, body, note = '') =>
-  el('div', { className: 'text-panel' }, el('h3', { textContent: title }), ...(note ? [el('p', { className: 'muted', textContent: note })] : []), body);
-
-export function mount(section, app) {
+export async function mount(section, app) {
   const { pg } = app;
-  document.head.append(el('link', { rel: 'stylesheet', href: 'css/text.css' }));
+  const initial = app.initial ?? {};
+  const changed = () => app.changed?.();
+  useCss(app, 'text');
 
-  const intro = el('p', {
+  const intro = part(el('p', {
     className: 'muted',
     textContent: 'all-MiniLM-L6-v2 (6 layers × 12 heads) runs in the page as you type; every panel shows its real attention weights.',
-  });
+  }), 'intro');
   const progress = el('progress', { id: 'text-progress' });
   const loadText = el('span', { textContent: 'loading the text model…' });
   const load = el('div', { className: 'text-load', role: 'status' }, progress, ' ', loadText);
-  const input = el('textarea', { id: 'text-input', rows: 2, value: 'The cat sat on the mat because it was warm.' });
+  const input = part(el('textarea', { id: 'text-input', name: 'text', rows: 2, value: initial.text ?? DEFAULT_TEXT }), 'controls text');
   input.setAttribute('aria-label', 'text for the model');
-  const pair = el('textarea', { id: 'text-pair', rows: 1, placeholder: 'optional second sentence: makes a sentence pair ([SEP] between them)' });
+  const pair = part(el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'optional second sentence: makes a sentence pair ([SEP] between them)' }), 'controls pair');
   pair.setAttribute('aria-label', 'optional second sentence');
   const layerPick = el('select', { id: 'text-layer', name: 'layer' });
   const headPick = el('select', { id: 'text-head-pick', name: 'head' });
-  const hide = el('input', { id: 'text-hide', type: 'checkbox', name: 'hideSpecial' });
-  const controls = el('div', { className: 'controls' },
-    el('label', {}, 'layer ', layerPick),
-    el('label', {}, 'head ', headPick),
-    el('label', { title: 'each row is renormalized to sum to 1 over the tokens that remain' }, hide, ' hide [CLS]/[SEP] (rows renormalized over the rest)'));
-  const info = el('p', { id: 'text-info', className: 'muted' });
+  const hide = el('input', { id: 'text-hide', type: 'checkbox', name: 'hideSpecial', checked: ['1', 'true', ''].includes(initial.hideSpecial) });
+  const controls = part(el('div', { className: 'controls' },
+    part(el('label', {}, 'layer ', layerPick), 'controls layer'),
+    part(el('label', {}, 'head ', headPick), 'controls head'),
+    part(el('label', { title: 'each row is renormalized to sum to 1 over the tokens that remain' }, hide, ' hide [CLS]/[SEP] (rows renormalized over the rest)'), 'controls hideSpecial')), 'controls');
+  const info = part(el('p', { id: 'text-info', className: 'muted' }), 'info');
   const notice = el('p', { id: 'text-notice', className: 'warn' });
   notice.hidden = true;
   const error = el('p', { id: 'text-error', className: 'error' });
@@ -67,24 +64,36 @@ export function mount(section, app) {
   const modelRoot = el('div', { id: 'text-modelview' });
   const entropyRoot = el('div', { id: 'text-entropy' });
   const rolloutRoot = el('div', { id: 'text-rollout' });
-  const panels = el('div', { className: 'text-panels' },
-    panel('Head view', headRoot, 'Queries left, keys right; one colour per head. Hover a token to focus its lines.'),
-    panel('Matrix', matrixRoot),
-    panel('Model view', modelRoot, 'All layers × heads. Click a map to open it.'),
-    panel('Entropy', entropyRoot),
-    panel('Rollout', rolloutRoot));
-  section.append(el('div', { className: 'text-view' }, intro, load, input, pair, controls, info, notice, error, panels));
+  const panels = {
+    'text-head': panel('text-head', 'Head view', headRoot, 'Queries left, keys right; one colour per head. Hover a token to focus its lines.'),
+    'text-matrix': panel('text-matrix', 'Matrix', matrixRoot),
+    'text-model': panel('text-model', 'Model view', modelRoot, 'All layers × heads. Click a map to open it.'),
+    'text-entropy': panel('text-entropy', 'Entropy', entropyRoot),
+    'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot),
+  };
+  section.append(el('div', { className: 'text-view' }, intro, load, input, pair, controls, info, notice, error,
+    el('div', { className: 'text-panels' }, ...Object.values(panels))));
 
-  const head = headView(headRoot);
+  const head = headView(headRoot, changed);
   const matrix = heatmap(matrixRoot);
   const model = modelView(modelRoot, pick);
   const entropy = entropyView(entropyRoot, pick);
-  const rollout = rolloutView(rolloutRoot, pg);
+  const rollout = rolloutView(rolloutRoot, pg, changed);
+  rollout.set(initial);
+  const headList = (v) => String(v).split(',').filter((x) => /^\d+$/.test(x)).map((x) => Number(x) - 1).filter((h) => h >= 0);
+  if (initial.heads !== undefined) head.setHeads(headList(initial.heads));
 
   // What is on screen: the last result, its visible tokens, and the chosen layer/head.
   const state = { r: null, shown: null, layer: 0, head: 'mean' };
-  let ready = false, version = 0, running = false, again = false, timer = 0, updates = 0;
+  setLayerHead(initial);
+  let ready = false, updates = 0;
   section.dataset.state = 'loading';
+
+  function setLayerHead(s) {
+    const l = Number(s.layer), h = s.head === 'mean' ? 'mean' : Number(s.head);
+    if (s.layer !== undefined && Number.isInteger(l) && l >= 1) state.layer = l - 1;
+    if (h === 'mean' || (Number.isInteger(h) && h >= 1)) state.head = h === 'mean' ? 'mean' : h - 1;
+  }
 
   function options(select, count, first, name) {
     if (select.options.length === count + (first ? 1 : 0)) return;
@@ -130,9 +139,11 @@ export function mount(section, app) {
     headPick.value = String(headIndex);
     render(false);
     if (focusHeads) head.showHeads(headIndex);
+    changed();
   }
 
   function show(r, ms) {
+    const first = !state.r;
     state.r = r;
     options(layerPick, r.layers, null, 'layer');
     options(headPick, r.heads, 'mean of heads', 'head');
@@ -142,6 +153,7 @@ export function mount(section, app) {
     headPick.value = String(state.head);
     state.shown = visible(r.tokens, hide.checked);
     render(true);
+    if (first && state.head !== 'mean' && initial.heads === undefined) head.showHeads(state.head);
     app.status(ms, 'per forward');
     info.textContent = `${r.tokens.length} tokens · ${ms.toFixed(1)} ms per forward on ${pg.backend}`;
     notice.hidden = !r.truncated;
@@ -153,75 +165,68 @@ export function mount(section, app) {
 
   // Debounced; one forward in flight at a time; a result whose input changed meanwhile is dropped
   // (the newer input is already scheduled), so only the latest request renders.
-  function schedule(delay = DEBOUNCE_MS) {
-    clearTimeout(timer);
-    timer = setTimeout(run, delay);
-  }
-  async function run() {
+  const runner = latest(async (stale) => {
     if (!ready) return;
-    if (running) return void (again = true);
-    running = true;
-    const mine = version;
     try {
       const t0 = performance.now();
       const r = await pg.runText(input.value, pair.value.trim() ? pair.value : undefined);
       const ms = performance.now() - t0;
-      if (mine === version) {
+      if (!stale()) {
         show(r, ms);
         error.textContent = '';
       }
     } catch (e) {
       // Keep the previous result on screen; say what went wrong.
-      if (mine === version) error.textContent = `could not run the model: ${e?.message ?? e}`;
-    } finally {
-      running = false;
-      if (again || mine !== version) {
-        again = false;
-        schedule(0);
-      }
+      if (!stale()) error.textContent = `could not run the model: ${e?.message ?? e}`;
     }
-  }
-  const edited = () => {
-    version++;
-    schedule();
-  };
+  }, DEBOUNCE_MS);
+  const edited = () => (changed(), runner.edited());
   input.addEventListener('input', edited);
   pair.addEventListener('input', edited);
   layerPick.onchange = () => pick(Number(layerPick.value), state.head, false);
   headPick.onchange = () => pick(state.layer, headPick.value === 'mean' ? 'mean' : Number(headPick.value));
-  hide.onchange = () => {
+  const rehide = () => {
     if (!state.r) return;
     state.shown = visible(state.r.tokens, hide.checked);
     render(true);
   };
+  hide.onchange = () => (rehide(), changed());
   // Same text, same view, new backend: just run the forward again there.
-  app.onBackendChange(() => {
-    version++;
-    schedule(0);
-  });
-  window.textView = { state, run: () => (version++, run()) }; // for the console
+  app.onBackendChange(() => runner.edited(0));
+  window.textView = { state, run: () => runner.edited(0) }; // for the console
 
-  loadModel();
+  const loaded = loadModel();
+  // The numbers behind every panel, for export: tokens, the weights shown, the layer/head.
+  const about = () => ({
+    model: MODEL,
+    backend: pg.backend,
+    tokens: state.shown?.labels ?? [],
+    layer: state.layer + 1,
+    head: state.head === 'mean' ? 'mean' : state.head + 1,
+    hideSpecial: hide.checked,
+  });
+  const exporters = {
+    'text-head': { png: head.png, svg: head.svg, json: () => ({ view: 'text-head', ...about(), ...head.json() }) },
+    'text-matrix': { png: matrix.png, svg: matrix.svg, json: () => ({ view: 'text-matrix', ...about(), ...matrix.json() }) },
+    'text-model': { png: model.png, svg: model.svg, json: () => ({ view: 'text-model', ...about(), ...model.json() }) },
+    'text-entropy': { png: entropy.png, svg: entropy.svg, json: () => ({ view: 'text-entropy', ...about(), ...entropy.json() }) },
+    'text-rollout': { png: rollout.png, svg: rollout.svg, json: () => ({ view: 'text-rollout', ...about(), ...rollout.json() }) },
+  };
 
   async function loadModel() {
     try {
-      if (typeof pg.loadTextModel !== 'function') throw new Error('this build of the playground has no pg.loadTextModel');
-      const res = await fetch('models/manifest.json');
-      if (!res.ok) throw new Error(`models/manifest.json: HTTP ${res.status} (run make build)`);
-      const manifest = await res.json();
-      if (!manifest.text) throw new Error('models/manifest.json has no "text" entry (run make build)');
-      await pg.loadTextModel(`models/${manifest.text}`, ({ loaded, total }) => {
+      await getTextModel(pg, app.models, ({ loaded, total }) => {
         const mb = (x) => (x / 1e6).toFixed(1);
         if (total) {
           progress.max = total;
           progress.value = loaded;
         }
-        loadText.textContent = `loading all-MiniLM-L6-v2… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB`;
+        loadText.textContent = `loading ${MODEL}… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB`;
       });
       load.hidden = true;
       ready = true;
       section.dataset.state = 'ready';
-      await run();
+      await runner.go();
     } catch (e) {
       progress.hidden = true;
       loadText.textContent = `the text model could not be loaded: ${e?.message ?? e}`;
@@ -229,4 +234,33 @@ export function mount(section, app) {
       section.dataset.state = 'error';
     }
   }
+
+  return {
+    panels,
+    exporters,
+    main: 'text-matrix',
+    loaded,
+    state: () => ({
+      text: input.value,
+      pair: pair.value,
+      layer: String(state.layer + 1),
+      head: state.head === 'mean' ? 'mean' : String(state.head + 1),
+      hideSpecial: hide.checked ? '1' : '0',
+      heads: head.heads().map((h) => h + 1).join(','),
+      ...rollout.state(),
+    }),
+    set(s) {
+      let rerun = false;
+      if (s.text !== undefined && s.text !== input.value) (input.value = s.text), (rerun = true);
+      if (s.pair !== undefined && s.pair !== pair.value) (pair.value = s.pair), (rerun = true);
+      const before = `${state.layer}/${state.head}`;
+      setLayerHead(s);
+      const hs = s.hideSpecial === undefined ? hide.checked : ['1', 'true', ''].includes(s.hideSpecial);
+      if (hs !== hide.checked) (hide.checked = hs), rehide();
+      rollout.set(s);
+      if (rerun) runner.edited(0);
+      else if (before !== `${state.layer}/${state.head}` && state.r) pick(Math.min(state.layer, state.r.layers - 1), state.head === 'mean' ? 'mean' : Math.min(state.head, state.r.heads - 1));
+      if (s.heads !== undefined) head.setHeads(headList(s.heads));
+    },
+  };
 }
