@@ -95,7 +95,19 @@ bench-text-browser:
 bench-text:
 	$(CARGO) run --release --bin bench_text
 
-# Property-based fuzzing of attention (tests/fuzz_attention.rs) far past the 64 cases of `make test`.
-FUZZ_CASES ?= 100000
+# Issue 13, long fuzz runs (`make test` runs a bounded number of cases of each):
+# property-based fuzzing of attention (tests/fuzz_attention.rs), and of the inputs (weight parsers
+# on mutated files, the tokenizer on arbitrary Unicode against Hugging Face `tokenizers`).
+FUZZ_ATTENTION_CASES ?= 100000
+FUZZ_CASES ?= 20000
+.PHONY: fuzz fuzz-attention fuzz-inputs soak
+fuzz: fuzz-attention fuzz-inputs
 fuzz-attention: setup
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_attention -- --nocapture
+	PROPTEST_CASES=$(FUZZ_ATTENTION_CASES) $(CARGO) test --release --test fuzz_attention -- --nocapture
+fuzz-inputs: setup
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_weights
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test tokenizer_parity fuzz_
+# The memory soak: 10,000 attention and 1,000 runText calls per backend, wasm memory and JS heap
+# before and after (SOAK_ATTENTION, SOAK_TEXT, SOAK_TEXT_WEBGPU change the counts).
+soak: build
+	$(NODE) scripts/soak.mjs

@@ -3,8 +3,8 @@
 //! finite out with unmasked rows summing to 1; CPU = f64 reference and fused = unfused on
 //! moderate inputs (within 1e−5); GPU = CPU on a few cases (llvmpipe is slow).
 //!
-//! `cargo test --release --test fuzz_attention` runs PROPTEST_CASES cases (default 64; the GPU
-//! property a sixteenth of them, at least 4); `make fuzz-attention` runs many more.
+//! `cargo test --release --test fuzz_attention` runs PROPTEST_CASES cases (default 64) on the
+//! CPU and FUZZ_GPU_CASES (default 4) on the GPU; `make fuzz-attention` runs many more.
 
 mod attention_common;
 mod support;
@@ -12,7 +12,6 @@ mod support;
 use attention_common::{max_diff, run, Host, Inputs, Rng};
 use attention_playground::attention::{reference, AdditiveParams, AttentionDims, AttentionSpec, Dropout, Mask, Normalizer, Positions, Score};
 use attention_playground::cpu::CpuBackend;
-use attention_playground::gpu::GpuBackend;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::cell::RefCell;
@@ -37,8 +36,10 @@ impl Case {
         let small = |x: &[f32], m: f32| x.iter().all(|v| v.abs() <= m);
         // Additive parameters of ordinary size: not so large that f32 rounding of tanh decides
         // the weights, nor so small that the f32 scores tie where the f64 ones do not.
-        let ordinary = |x: &[f32]| small(x, 10.0) && x.iter().any(|v| v.abs() >= 1e-2);
+        // Saturated tanh ties in f32 where f64 tells the keys apart, which top-k then amplifies.
+        let ordinary = |x: &[f32]| small(x, 1.0) && x.iter().any(|v| v.abs() >= 1e-2);
         let params = match (&self.spec.score, &self.spec.positions) {
+            (Score::Additive(_), _) if matches!(self.spec.mask, Mask::TopK(_)) => false,
             (Score::Additive(a), _) if !(ordinary(&a.wq) && ordinary(&a.wk) && ordinary(&a.v)) => false,
             (_, Positions::RelativeBias(b)) => small(b, 1e3),
             _ => true,
@@ -80,6 +81,7 @@ fn case() -> impl Strategy<Value = Case> {
                 Just(Score::Cosine),
                 Just(Score::NegSqDist),
                 (1usize..=4, any::<u64>(), magnitude()).prop_map(move |(hidden, s, e)| {
+                    // 10^e with e ≤ 38: parameters up to 1e38 (the moderate ones are e ≤ 0).
                     let mut r = Rng::new(s);
                     let m = 10f64.powi(e.min(38)) as f32;
                     let mut v = |n: usize| r.vec(n).into_iter().map(|x| x * m).collect::<Vec<f32>>();
@@ -163,7 +165,8 @@ fn cpu_attention_is_finite_normalized_and_matches_the_reference() {
 fn gpu_attention_is_finite_and_matches_the_cpu() {
     let Some(g) = support::gpu() else { return };
     let g = RefCell::new(g);
-    let mut runner = TestRunner::new(Config { cases: (cases() / 16).max(4), failure_persistence: None, ..Config::default() });
+    let gpu_cases = std::env::var("FUZZ_GPU_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let mut runner = TestRunner::new(Config { cases: gpu_cases, failure_persistence: None, ..Config::default() });
     let check = |c: Case| -> Result<(), TestCaseError> {
         let x = c.inputs();
         let what = format!("{c:?}");
@@ -178,5 +181,4 @@ fn gpu_attention_is_finite_and_matches_the_cpu() {
         Ok(())
     };
     runner.run(&case(), check).unwrap();
-    let _: &RefCell<GpuBackend> = &g;
 }

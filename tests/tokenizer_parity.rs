@@ -194,3 +194,29 @@ fn generated_corpus_matches_hugging_face() {
     // The corpus must actually exercise the tokenizer, not collapse to [UNK]s or empties.
     assert!(tokens > 100_000, "corpus too small: {tokens} tokens");
 }
+
+/// Both tokenizers, built once for all fuzz cases.
+fn both() -> &'static (Tokenizer, tokenizers::Tokenizer) {
+    static BOTH: std::sync::OnceLock<(Tokenizer, tokenizers::Tokenizer)> = std::sync::OnceLock::new();
+    BOTH.get_or_init(|| (ours(), reference()))
+}
+
+fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(512);
+    proptest::test_runner::Config { cases, failure_persistence: None, ..Default::default() }
+}
+
+// Issue 13, fuzzing (b): arbitrary Unicode (any scalar value, assigned or not, and text mixing
+// scripts, marks, controls and whitespace) never panics and tokenizes exactly as Hugging Face does.
+proptest::proptest! {
+    #![proptest_config(fuzz_config())]
+
+    #[test]
+    fn fuzz_arbitrary_unicode_matches_hugging_face(
+        a in proptest::prop_oneof![proptest::arbitrary::any::<String>(), "(\\PC|\\pC|\\pM|\\s|[a-z]{1,8}){0,60}"],
+        b in proptest::option::of(proptest::arbitrary::any::<String>()),
+    ) {
+        let (ours, reference) = both();
+        check(ours, reference, &a, b.as_deref());
+    }
+}

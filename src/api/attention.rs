@@ -1,10 +1,10 @@
-//! Option objects of `Playground.create` and `Playground.attention`, parsed into Rust types with
-//! messages that name the offending field; results turned back into typed arrays.
+//! Option objects of `Playground.create` and `Playground.attention`, read into Rust types with
+//! `parse`'s rules; results turned back into typed arrays.
 
-use js_sys::{Array, Float32Array, Object, Reflect};
-use serde::Deserialize;
+use js_sys::{Float32Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+
+use super::parse::{absent, check_keys, choice, count, floats, flag, get, number, number_or, optional_options, required_count, whole_in, MAX_SAFE_INTEGER};
 
 use crate::attention::{AdditiveParams, AttentionDims, AttentionSpec, Dropout, Mask, Normalizer, Positions, Score};
 use crate::backend::BackendKind;
@@ -60,19 +60,11 @@ pub(crate) const SPEC_KEYS: &[&str] =
     &["score", "additive", "temperature", "normalizer", "mask", "positions", "dropout", "stats", "returnWeights"];
 const OPERAND_KEYS: &[&str] = &["q", "k", "v", "heads", "seqQ", "seqK", "headDim"];
 
-#[derive(Deserialize, Default)]
-struct CreateOptions {
-    backend: Option<String>,
-}
-
 pub(crate) fn parse_create(opts: &JsValue) -> Result<BackendChoice> {
-    if opts.is_undefined() || opts.is_null() {
+    if !optional_options(opts, "Playground.create options", &["backend"])? {
         return Ok(BackendChoice::Auto);
     }
-    check_keys(opts, "Playground.create options", &["backend"])?;
-    let o: CreateOptions =
-        serde_wasm_bindgen::from_value(opts.clone()).map_err(|e| invalid!("Playground.create options: {e}"))?;
-    BackendChoice::parse(o.backend.as_deref().unwrap_or("auto"))
+    BackendChoice::parse(choice(&get(opts, "backend"), "backend", "auto", &["auto", "webgpu", "cpu"], &[])?)
 }
 
 /// `obj[key] = value` on a plain object we just made (cannot fail).
@@ -91,96 +83,20 @@ pub(crate) fn joined_f32(parts: &[Vec<f32>]) -> js_sys::Float32Array {
     out
 }
 
-pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-pub(crate) fn absent(v: &JsValue) -> bool {
-    v.is_undefined() || v.is_null()
-}
-
-pub(crate) fn describe(v: &JsValue) -> String {
-    if let Some(s) = v.as_string() {
-        format!("'{s}'")
-    } else if let Some(n) = v.as_f64() {
-        n.to_string()
-    } else if v.is_object() {
-        "an object".into()
-    } else {
-        v.js_typeof().as_string().unwrap_or_default()
-    }
-}
-
-/// A whole number ≥ `min` (JS numbers are f64).
-pub(crate) fn count(v: &JsValue, name: &str, min: usize) -> Result<usize> {
-    match v.as_f64() {
-        Some(n) if n.fract() == 0.0 && n >= min as f64 && n < (1u64 << 31) as f64 => Ok(n as usize),
-        _ => Err(invalid!("{name} must be a whole number ≥ {min}, got {}", describe(v))),
-    }
-}
-
-pub(crate) fn required_count(obj: &JsValue, key: &str) -> Result<usize> {
-    let v = get(obj, key);
-    if absent(&v) {
-        return Err(invalid!("{key} is required (a whole number ≥ 1)"));
-    }
-    count(&v, key, 1)
-}
-
-pub(crate) fn number(v: &JsValue, name: &str) -> Result<f64> {
-    v.as_f64().ok_or_else(|| invalid!("{name} must be a number, got {}", describe(v)))
-}
-
-/// A Float32Array, or a plain array of numbers.
-pub(crate) fn floats(v: &JsValue, name: &str) -> Result<Vec<f32>> {
-    if let Some(a) = v.dyn_ref::<Float32Array>() {
-        return Ok(a.to_vec());
-    }
-    if Array::is_array(v) {
-        return Array::from(v)
-            .iter()
-            .enumerate()
-            .map(|(i, x)| x.as_f64().map(|f| f as f32).ok_or_else(|| invalid!("{name}[{i}] must be a number, got {}", describe(&x))))
-            .collect();
-    }
-    if absent(v) {
-        return Err(invalid!("{name} is required (a Float32Array)"));
-    }
-    Err(invalid!("{name} must be a Float32Array (or an array of numbers), got {}", describe(v)))
-}
-
-fn name_of(v: &JsValue, key: &str, default: &'static str) -> Result<String> {
-    if absent(v) {
-        return Ok(default.into());
-    }
-    v.as_string().ok_or_else(|| invalid!("{key} must be a string, got {}", describe(v)))
-}
-
-/// Keys of an option object, rejecting any not in `known` (a typo should not pass silently).
-pub(crate) fn check_keys(obj: &JsValue, what: &str, known: &[&str]) -> Result<()> {
-    let Some(o) = obj.dyn_ref::<Object>() else {
-        return Err(invalid!("{what} must be an object, got {}", describe(obj)));
-    };
-    for key in Object::keys(o).iter().filter_map(|k| k.as_string()) {
-        if !known.contains(&key.as_str()) {
-            return Err(invalid!("{what}: unknown option '{key}' (known: {})", known.join(", ")));
-        }
-    }
-    Ok(())
-}
+const SCORES: &[&str] = &["dot", "scaled_dot", "cosine", "neg_sq_dist", "additive"];
 
 fn parse_score(opts: &JsValue) -> Result<Score> {
-    let name = name_of(&get(opts, "score"), "score", "scaled_dot")?;
+    let name = choice(&get(opts, "score"), "score", "scaled_dot", SCORES, &[])?;
     let additive = get(opts, "additive");
     if name != "additive" && !absent(&additive) {
         return Err(invalid!("additive parameters are given but score is '{name}', not 'additive'"));
     }
-    Ok(match name.as_str() {
+    Ok(match name {
         "dot" => Score::Dot,
         "scaled_dot" => Score::ScaledDot,
         "cosine" => Score::Cosine,
         "neg_sq_dist" => Score::NegSqDist,
-        "additive" => {
+        _ => {
             if absent(&additive) {
                 return Err(invalid!("score 'additive' needs additive: {{ hidden, wq, wk, v }}"));
             }
@@ -193,37 +109,32 @@ fn parse_score(opts: &JsValue) -> Result<Score> {
                 v: floats(&get(&additive, "v"), "additive.v")?,
             })
         }
-        other => {
-            return Err(invalid!("score must be 'dot', 'scaled_dot', 'cosine', 'neg_sq_dist' or 'additive', got '{other}'"))
-        }
     })
 }
 
 fn parse_normalizer(v: &JsValue) -> Result<Normalizer> {
-    match name_of(v, "normalizer", "softmax")?.as_str() {
-        "softmax" => Ok(Normalizer::Softmax),
-        "sparsemax" => Ok(Normalizer::Sparsemax),
-        "entmax15" => Ok(Normalizer::Entmax15),
-        other => Err(invalid!("normalizer must be 'softmax', 'sparsemax' or 'entmax15', got '{other}'")),
-    }
+    Ok(match choice(v, "normalizer", "softmax", &["softmax", "sparsemax", "entmax15"], &[])? {
+        "softmax" => Normalizer::Softmax,
+        "sparsemax" => Normalizer::Sparsemax,
+        _ => Normalizer::Entmax15,
+    })
 }
 
 fn parse_mask(v: &JsValue) -> Result<Mask> {
     if v.is_object() {
+        check_keys(v, "mask", &["window", "topK"])?;
         let window = get(v, "window");
         let top_k = get(v, "topK");
-        check_keys(v, "mask", &["window", "topK"])?;
         return match (absent(&window), absent(&top_k)) {
             (false, true) => Ok(Mask::Window(count(&window, "mask.window", 0)?)),
             (true, false) => Ok(Mask::TopK(count(&top_k, "mask.topK", 1)?)),
             _ => Err(invalid!("mask object must be {{ window: w }} or {{ topK: k }}")),
         };
     }
-    match name_of(v, "mask", "none")?.as_str() {
-        "none" => Ok(Mask::None),
-        "causal" => Ok(Mask::Causal),
-        other => Err(invalid!("mask must be 'none', 'causal', {{ window: w }} or {{ topK: k }}, got '{other}'")),
-    }
+    Ok(match choice(v, "mask", "none", &["none", "causal"], &["{ window: w }", "{ topK: k }"])? {
+        "none" => Mask::None,
+        _ => Mask::Causal,
+    })
 }
 
 fn parse_positions(v: &JsValue) -> Result<Positions> {
@@ -231,38 +142,28 @@ fn parse_positions(v: &JsValue) -> Result<Positions> {
         check_keys(v, "positions", &["relativeBias"])?;
         return Ok(Positions::RelativeBias(floats(&get(v, "relativeBias"), "positions.relativeBias")?));
     }
-    match name_of(v, "positions", "none")?.as_str() {
-        "none" => Ok(Positions::None),
-        "rope" => Ok(Positions::Rope),
-        "alibi" => Ok(Positions::Alibi),
-        other => Err(invalid!("positions must be 'none', 'rope', 'alibi' or {{ relativeBias }}, got '{other}'")),
-    }
+    Ok(match choice(v, "positions", "none", &["none", "rope", "alibi"], &["{ relativeBias }"])? {
+        "none" => Positions::None,
+        "rope" => Positions::Rope,
+        _ => Positions::Alibi,
+    })
 }
 
 fn parse_dropout(v: &JsValue) -> Result<Option<Dropout>> {
-    if absent(v) {
+    if !optional_options(v, "dropout", &["p", "seed"])? {
         return Ok(None);
     }
-    check_keys(v, "dropout", &["p", "seed"])?;
-    let p = number(&get(v, "p"), "dropout.p")? as f32;
+    let p = number(&get(v, "p"), "dropout.p")?;
     let seed_v = get(v, "seed");
-    let seed = if absent(&seed_v) { 0 } else { count(&seed_v, "dropout.seed", 0)? as u64 };
+    let seed = if absent(&seed_v) { 0 } else { whole_in(&seed_v, "dropout.seed", 0, MAX_SAFE_INTEGER)? };
     Ok(Some(Dropout { p, seed }))
-}
-
-pub(crate) fn flag(v: &JsValue, name: &str, default: bool) -> Result<bool> {
-    if absent(v) {
-        return Ok(default);
-    }
-    v.as_bool().ok_or_else(|| invalid!("{name} must be true or false, got {}", describe(v)))
 }
 
 /// The spec part of an option object (score … returnWeights); keys are checked by the caller.
 pub(crate) fn parse_spec(opts: &JsValue) -> Result<AttentionSpec> {
-    let temperature = get(opts, "temperature");
     Ok(AttentionSpec {
         score: parse_score(opts)?,
-        temperature: if absent(&temperature) { 1.0 } else { number(&temperature, "temperature")? as f32 },
+        temperature: number_or(&get(opts, "temperature"), "temperature", 1.0)?,
         normalizer: parse_normalizer(&get(opts, "normalizer"))?,
         mask: parse_mask(&get(opts, "mask"))?,
         positions: parse_positions(&get(opts, "positions"))?,

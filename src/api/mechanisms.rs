@@ -5,8 +5,9 @@
 use js_sys::{Float32Array, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::attention::{absent, check_keys, count, describe, floats, flag, get, parse_spec, required_count, result_to_js, SPEC_KEYS};
-use super::{js_error, Playground};
+use super::attention::{parse_spec, result_to_js, SPEC_KEYS};
+use super::parse::{absent, check_keys, choice, count, floats, flag, get, optional_floats, optional_options, required_count};
+use super::{js_error, settle, Playground};
 use crate::attention::rollout::{HeadFusion, RolloutOptions};
 use crate::attention::sinusoidal::sinusoidal;
 use crate::error::Result;
@@ -47,20 +48,11 @@ export interface MultiHeadResult extends Omit<AttentionResult, 'output'> {
 const MULTI_HEAD_OPERANDS: &[&str] =
     &["x", "context", "wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo", "heads", "seqQ", "seqK", "dModel", "headDim"];
 
-fn optional_floats(opts: &JsValue, key: &str) -> Result<Option<Vec<f32>>> {
-    let v = get(opts, key);
-    if absent(&v) {
-        Ok(None)
-    } else {
-        floats(&v, &format!("multiHead: {key}")).map(Some)
-    }
-}
-
 fn parse_multi_head(opts: &JsValue) -> Result<MultiHeadRequest> {
     let known: Vec<&str> = MULTI_HEAD_OPERANDS.iter().chain(SPEC_KEYS).copied().collect();
     check_keys(opts, "multiHead options", &known)?;
     let seq_q = required_count(opts, "seqQ")?;
-    let context = optional_floats(opts, "context")?;
+    let context = optional_floats(opts, "context", "multiHead: context")?;
     let seq_k_v = get(opts, "seqK");
     let seq_k = match (absent(&seq_k_v), &context) {
         (true, None) => seq_q,
@@ -75,10 +67,10 @@ fn parse_multi_head(opts: &JsValue) -> Result<MultiHeadRequest> {
         wk: must("wk")?,
         wv: must("wv")?,
         wo: must("wo")?,
-        bq: optional_floats(opts, "bq")?,
-        bk: optional_floats(opts, "bk")?,
-        bv: optional_floats(opts, "bv")?,
-        bo: optional_floats(opts, "bo")?,
+        bq: optional_floats(opts, "bq", "multiHead: bq")?,
+        bk: optional_floats(opts, "bk", "multiHead: bk")?,
+        bv: optional_floats(opts, "bv", "multiHead: bv")?,
+        bo: optional_floats(opts, "bo", "multiHead: bo")?,
         heads: required_count(opts, "heads")?,
         seq_q,
         seq_k,
@@ -89,22 +81,21 @@ fn parse_multi_head(opts: &JsValue) -> Result<MultiHeadRequest> {
 }
 
 fn parse_rollout_options(opts: &JsValue) -> Result<RolloutOptions> {
-    if absent(opts) {
+    if !optional_options(opts, "rollout options", &["residual", "headFusion"])? {
         return Ok(RolloutOptions::default());
     }
-    check_keys(opts, "rollout options", &["residual", "headFusion"])?;
-    let fusion = get(opts, "headFusion");
-    let head_fusion = if absent(&fusion) {
-        HeadFusion::Mean
-    } else {
-        let name = fusion.as_string().ok_or_else(|| invalid!("headFusion must be 'mean', 'max' or 'min', got {}", describe(&fusion)))?;
-        HeadFusion::parse(&name)?
-    };
-    Ok(RolloutOptions { residual: flag(&get(opts, "residual"), "residual", true)?, head_fusion })
+    let fusion = choice(&get(opts, "headFusion"), "headFusion", "mean", &["mean", "max", "min"], &[])?;
+    Ok(RolloutOptions { residual: flag(&get(opts, "residual"), "residual", true)?, head_fusion: HeadFusion::parse(fusion)? })
 }
 
-fn arg_count(v: f64, name: &str) -> Result<usize> {
-    count(&JsValue::from_f64(v), name, 1)
+fn parse_rollout(maps: &JsValue, layers: &JsValue, heads: &JsValue, seq: &JsValue, opts: &JsValue) -> Result<RolloutRequest> {
+    Ok(RolloutRequest {
+        maps: floats(maps, "rollout: maps")?,
+        layers: count(layers, "rollout: layers", 1)?,
+        heads: count(heads, "rollout: heads", 1)?,
+        seq: count(seq, "rollout: seq", 1)?,
+        options: parse_rollout_options(opts)?,
+    })
 }
 
 #[wasm_bindgen]
@@ -112,8 +103,12 @@ impl Playground {
     /// `Playground.sinusoidal(seq, dim)` (static): the absolute sinusoidal position encoding
     /// (Vaswani et al. 2017), [seq, dim] row-major: sin on even columns, cos on odd ones, with
     /// frequency 1/10000^(2i/dim). Add it to embeddings; needs no instance or backend.
-    pub fn sinusoidal(seq: f64, dim: f64) -> std::result::Result<Float32Array, JsValue> {
-        let table = sinusoidal(arg_count(seq, "seq").map_err(js_error)?, arg_count(dim, "dim").map_err(js_error)?).map_err(js_error)?;
+    pub fn sinusoidal(
+        #[wasm_bindgen(unchecked_param_type = "number")] seq: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] dim: JsValue,
+    ) -> std::result::Result<Float32Array, JsValue> {
+        settle::usable()?;
+        let table = sinusoidal(count(&seq, "seq", 1).map_err(js_error)?, count(&dim, "dim", 1).map_err(js_error)?).map_err(js_error)?;
         Ok(Float32Array::from(&table[..]))
     }
 
@@ -124,20 +119,12 @@ impl Playground {
     pub fn rollout(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Float32Array | number[]")] maps: JsValue,
-        layers: f64,
-        heads: f64,
-        seq: f64,
-        #[wasm_bindgen(unchecked_param_type = "RolloutOptions")] opts: Option<js_sys::Object>,
+        #[wasm_bindgen(unchecked_param_type = "number")] layers: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] heads: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seq: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RolloutOptions")] opts: JsValue,
     ) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
-            let req = RolloutRequest {
-                maps: floats(&maps, "rollout: maps")?,
-                layers: arg_count(layers, "rollout: layers")?,
-                heads: arg_count(heads, "rollout: heads")?,
-                seq: arg_count(seq, "rollout: seq")?,
-                options: parse_rollout_options(&opts.map(JsValue::from).unwrap_or(JsValue::UNDEFINED))?,
-            };
+        self.queue(parse_rollout(&maps, &layers, &heads, &seq, &opts), async |shared, req| {
             let r = shared.run(async |engine| crate::on_backend!(engine, b => run_rollout(b, &req).await)).await?;
             Ok(Float32Array::from(&r[..]).into())
         })
@@ -148,10 +135,8 @@ impl Playground {
     /// `{ weights [heads, seqQ, seqK], output [seqQ, dModel] }`.
     #[wasm_bindgen(js_name = multiHead, unchecked_return_type = "Promise<MultiHeadResult>")]
     pub fn multi_head(&self, #[wasm_bindgen(unchecked_param_type = "MultiHeadOptions")] opts: JsValue) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
-            let req = parse_multi_head(&opts)?;
-            req.validate()?;
+        let req = parse_multi_head(&opts).and_then(|req| req.validate().map(|_| req));
+        self.queue(req, async |shared, req| {
             let r = shared.run(async |engine| crate::on_backend!(engine, b => run_multi_head(b, &req).await)).await?;
             Ok(result_to_js(r, shared.kind.get()))
         })

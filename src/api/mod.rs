@@ -1,34 +1,38 @@
 //! The public JS API (wasm-bindgen): `Playground` and its option objects.
 //!
-//! The boundary holds no logic: it parses options into Rust types, runs `crate::playground`, and
-//! returns typed arrays. Every `Error` becomes a `JsError` carrying its message.
+//! The boundary holds no logic: it reads arguments into Rust types (with `parse`'s rules, when the
+//! call is made), runs `crate::playground`, and returns typed arrays. Every `Error` becomes a
+//! `JsError` carrying its message; every promise settles (`settle`).
 //!
 //! Other views extend `Playground` from sibling files (`text.rs`, `vision.rs`) with their own
-//! `#[wasm_bindgen] impl Playground { ... }` blocks, using `Playground::spawn` and `Shared::run`.
+//! `#[wasm_bindgen] impl Playground { ... }` blocks, using `Playground::queue` and `Shared::run`.
 
 mod attention;
 mod fetch;
 mod mechanisms;
+mod parse;
+mod settle;
 mod text;
 mod vision;
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
 use std::rc::Rc;
 
+use futures_channel::oneshot;
 use futures_util::lock::Mutex;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::BackendKind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::playground::{Engine, Session};
 
 pub(crate) use attention::{joined_f32, js_field};
+pub(crate) use settle::{js_error, rejected};
 
 #[wasm_bindgen(start)]
 fn start() {
-    console_error_panic_hook::set_once();
+    settle::install_panic_hook();
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -45,8 +49,12 @@ export interface BackendChange {
 
 /// State shared by a `Playground` and the computations it has in flight.
 pub(crate) struct Shared {
-    /// One computation at a time: a call waits for the one before it.
+    /// The engine; `line` already orders the calls, the lock hands it to one at a time.
     pub(crate) session: Mutex<Session>,
+    /// The line of calls: each call, when it is made, takes the signal the call before it gives
+    /// when done, so calls (loads and their downloads included) run in call order whatever order
+    /// their futures are first polled in.
+    line: RefCell<Option<oneshot::Receiver<()>>>,
     /// The backend in use, readable without waiting for the lock.
     kind: Cell<BackendKind>,
     fallback_reason: RefCell<Option<String>>,
@@ -57,7 +65,31 @@ pub(crate) struct Shared {
     pub(crate) text: RefCell<text::TextState>,
 }
 
+/// A place in an instance's line (see `Shared::line`), taken when the call is made.
+pub(crate) struct Turn {
+    before: Option<oneshot::Receiver<()>>,
+    /// Dropped when this call is done, which lets the next one go.
+    done: oneshot::Sender<()>,
+}
+
+impl Turn {
+    /// Waits until every call made before this one is done; this call is done when the value
+    /// returned is dropped.
+    pub(crate) async fn wait(self) -> oneshot::Sender<()> {
+        if let Some(before) = self.before {
+            // Err only means the call before was dropped: done as well.
+            let _ = before.await;
+        }
+        self.done
+    }
+}
+
 impl Shared {
+    fn take_turn(&self) -> Turn {
+        let (done, next) = oneshot::channel();
+        Turn { before: self.line.replace(Some(next)), done }
+    }
+
     /// Runs `job` on the session's engine (moving to the CPU and rerunning if the GPU device is
     /// lost), then publishes any backend change to JS.
     pub(crate) async fn run<R>(&self, job: impl AsyncFnMut(&mut Engine) -> Result<R>) -> Result<R> {
@@ -140,28 +172,30 @@ pub struct Playground {
     pub(crate) shared: Rc<Shared>,
 }
 
-pub(crate) fn js_error(e: Error) -> JsValue {
-    JsError::new(&e.to_string()).into()
-}
-
 #[wasm_bindgen]
 impl Playground {
     /// `await Playground.create({ backend: 'auto' | 'webgpu' | 'cpu' })`. `'webgpu'` rejects with a
     /// clear error when no adapter or device can be had; `'auto'` then uses the CPU.
-    pub async fn create(
-        #[wasm_bindgen(unchecked_param_type = "CreateOptions | undefined")] opts: JsValue,
-    ) -> std::result::Result<Playground, JsValue> {
-        let choice = attention::parse_create(&opts).map_err(js_error)?;
-        let session = Session::create(choice).await.map_err(js_error)?;
-        Ok(Playground {
-            shared: Rc::new(Shared {
-                kind: Cell::new(session.kind()),
-                fallback_reason: RefCell::new(session.fallback_reason.clone()),
-                session: Mutex::new(session),
-                on_backend_change: RefCell::new(None),
-                vision: RefCell::default(),
-                text: RefCell::default(),
-            }),
+    #[wasm_bindgen(unchecked_return_type = "Promise<Playground>")]
+    pub fn create(#[wasm_bindgen(unchecked_param_type = "CreateOptions | undefined")] opts: JsValue) -> Promise {
+        let choice = match attention::parse_create(&opts) {
+            Ok(c) => c,
+            Err(e) => return rejected(e),
+        };
+        settle::spawn(async move {
+            let session = Session::create(choice).await?;
+            let pg = Playground {
+                shared: Rc::new(Shared {
+                    kind: Cell::new(session.kind()),
+                    fallback_reason: RefCell::new(session.fallback_reason.clone()),
+                    session: Mutex::new(session),
+                    line: RefCell::new(None),
+                    on_backend_change: RefCell::new(None),
+                    vision: RefCell::default(),
+                    text: RefCell::default(),
+                }),
+            };
+            Ok(pg.into())
         })
     }
 
@@ -183,17 +217,18 @@ impl Playground {
     #[wasm_bindgen(setter, js_name = onbackendchange)]
     pub fn set_onbackendchange(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "((e: BackendChange) => void) | null")] f: Option<js_sys::Function>,
-    ) {
-        *self.shared.on_backend_change.borrow_mut() = f;
+        #[wasm_bindgen(unchecked_param_type = "((e: BackendChange) => void) | null")] f: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        settle::usable()?;
+        *self.shared.on_backend_change.borrow_mut() = parse::callback(&f, "onbackendchange").map_err(js_error)?;
+        Ok(())
     }
 
     /// FOR TESTS: destroys the GPU device as a driver reset would; the next computation finds it
     /// lost, moves the instance to the CPU and reruns there. Does nothing on the CPU.
     #[wasm_bindgen(js_name = simulateDeviceLoss, unchecked_return_type = "Promise<void>")]
     pub fn simulate_device_loss(&self) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
+        self.queue(Ok(()), async |shared, ()| {
             let session = shared.session.lock().await;
             if let Engine::Gpu(gpu) = &session.engine {
                 gpu.simulate_device_loss();
@@ -202,13 +237,26 @@ impl Playground {
         })
     }
 
+    /// FOR TESTS ONLY, not part of the API (absent from the .d.ts): panics inside the module as a
+    /// bug would (`'oom'`: runs out of memory), to check that every pending promise rejects and
+    /// later calls refuse at once.
+    #[wasm_bindgen(js_name = __panicForTest, skip_typescript)]
+    pub fn panic_for_test(&self, how: JsValue) -> Promise {
+        settle::spawn(async move {
+            if how.as_string().as_deref() == Some("oom") {
+                // wasm32 memory ends at 4 GiB: the second or third of these cannot be had.
+                let hoard: Vec<Vec<u8>> = (0..3).map(|_| Vec::with_capacity(i32::MAX as usize - 4096)).collect();
+                return Ok(JsValue::from(hoard.len() as u32));
+            }
+            panic!("__panicForTest was called")
+        })
+    }
+
     /// `await pg.attention({ q, k, v, heads, seqQ, seqK, headDim, score, temperature,
     /// normalizer, mask, positions, additive, dropout, stats, returnWeights })`.
     #[wasm_bindgen(unchecked_return_type = "Promise<AttentionResult>")]
     pub fn attention(&self, #[wasm_bindgen(unchecked_param_type = "AttentionOptions")] opts: JsValue) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
-            let req = attention::parse_request(&opts)?;
+        self.queue(attention::parse_request(&opts), async |shared, req| {
             let result = shared
                 .run(async |engine| crate::on_backend!(engine, b => crate::playground::run_attention(b, &req).await))
                 .await?;
@@ -218,8 +266,26 @@ impl Playground {
 }
 
 impl Playground {
-    /// Runs an async computation as a JS Promise that rejects with a `JsError` on failure.
-    pub(crate) fn spawn(f: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-        wasm_bindgen_futures::future_to_promise(async move { f.await.map_err(js_error) })
+    /// The promise of one call: `args` were read when the call was made (so the caller's arrays
+    /// are copied then, and bad ones reject at once); `work` runs after every call made before
+    /// it on this instance is done.
+    pub(crate) fn queue<A: 'static>(
+        &self,
+        args: Result<A>,
+        work: impl AsyncFnOnce(Rc<Shared>, A) -> Result<JsValue> + 'static,
+    ) -> Promise {
+        if let Err(e) = settle::usable() {
+            return Promise::reject(&e);
+        }
+        let args = match args {
+            Ok(a) => a,
+            Err(e) => return rejected(e),
+        };
+        let turn = self.shared.take_turn();
+        let shared = self.shared.clone();
+        settle::spawn(async move {
+            let _done = turn.wait().await;
+            work(shared, args).await
+        })
     }
 }

@@ -8,7 +8,7 @@ use js_sys::{Array, Float32Array, Object, Promise, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
-use super::{joined_f32, js_field, Playground};
+use super::{joined_f32, js_field, parse, Playground};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::bert::{BertModel, BertOutput};
@@ -104,11 +104,12 @@ impl Playground {
     #[wasm_bindgen(js_name = loadTextModel, unchecked_return_type = "Promise<TextModelInfo>")]
     pub fn load_text_model(
         &self,
-        url: String,
-        #[wasm_bindgen(unchecked_param_type = "((p: LoadProgress) => void) | undefined")] on_progress: Option<js_sys::Function>,
+        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "((p: LoadProgress) => void) | undefined")] on_progress: JsValue,
     ) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
+        let args = parse::url(&url, "loadTextModel: url").and_then(|u| Ok((u, parse::callback(&on_progress, "loadTextModel: onProgress")?)));
+        // The download waits its turn too, so a runText called after this load runs after it.
+        self.queue(args, async |shared, (url, on_progress)| {
             let weights = Rc::new(BertWeights::from_web(fetch_bytes(&url, on_progress.as_ref()).await?)?);
             let tokenizer = Rc::new(Tokenizer::new(weights.vocab.clone())?);
             let c = weights.config.clone();
@@ -134,9 +135,13 @@ impl Playground {
     /// sentence embedding. Empty text is valid (tokens `[CLS] [SEP]`); text longer than 512
     /// tokens is cut to fit, with `truncated: true`.
     #[wasm_bindgen(js_name = runText, unchecked_return_type = "Promise<TextResult>")]
-    pub fn run_text(&self, text: String, pair: Option<String>) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
+    pub fn run_text(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] pair: JsValue,
+    ) -> Promise {
+        let args = parse::string(&text, "runText: text").and_then(|t| Ok((t, parse::optional_string(&pair, "runText: pair")?)));
+        self.queue(args, async |shared, (text, pair)| {
             // Inside the session job (see loadTextModel): a forward on the CPU gives the page turns
             // between layers, in which another call may start and must wait for this one.
             let (enc, out, ms, config) = shared

@@ -4,11 +4,11 @@
 
 use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Promise, Uint8Array, Uint8ClampedArray};
+use js_sys::{Float32Array, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
-use super::{joined_f32, js_field, Playground};
+use super::{joined_f32, js_field, parse, Playground};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::dinov2::{Dinov2, Dinov2Output};
@@ -79,24 +79,6 @@ impl VisionState {
     }
 }
 
-fn rgba_bytes(v: &JsValue) -> Result<Vec<u8>> {
-    if let Some(a) = v.dyn_ref::<Uint8ClampedArray>() {
-        Ok(a.to_vec())
-    } else if let Some(a) = v.dyn_ref::<Uint8Array>() {
-        Ok(a.to_vec())
-    } else {
-        Err(Error::Image("rgba must be a Uint8Array or Uint8ClampedArray of width × height × 4 bytes (e.g. ImageData.data)".into()))
-    }
-}
-
-fn dim(v: f64, name: &str) -> Result<usize> {
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
-        Ok(v as usize)
-    } else {
-        Err(Error::Image(format!("{name} must be a whole number of pixels, got {v}")))
-    }
-}
-
 #[wasm_bindgen]
 impl Playground {
     /// `await pg.loadVisionModel('./models/' + manifest.vision, ({ loaded, total }) => ...)`:
@@ -104,11 +86,12 @@ impl Playground {
     #[wasm_bindgen(js_name = loadVisionModel, unchecked_return_type = "Promise<VisionModelInfo>")]
     pub fn load_vision_model(
         &self,
-        url: String,
-        #[wasm_bindgen(unchecked_param_type = "((p: LoadProgress) => void) | undefined")] on_progress: Option<js_sys::Function>,
+        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "((p: LoadProgress) => void) | undefined")] on_progress: JsValue,
     ) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
+        let args = parse::url(&url, "loadVisionModel: url").and_then(|u| Ok((u, parse::callback(&on_progress, "loadVisionModel: onProgress")?)));
+        // The download waits its turn too, so a runImage called after this load runs after it.
+        self.queue(args, async |shared, (url, on_progress)| {
             let bytes = Rc::new(fetch_bytes(&url, on_progress.as_ref()).await?);
             let config = Dinov2Weights::from_bytes(bytes.to_vec())?.config;
             // `vision` is only touched inside session jobs, which the session lock serializes,
@@ -137,14 +120,16 @@ impl Playground {
     pub fn run_image(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | Uint8ClampedArray")] rgba: JsValue,
-        width: f64,
-        height: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] width: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] height: JsValue,
     ) -> Promise {
-        let shared = self.shared.clone();
-        Self::spawn(async move {
-            let (w, h) = (dim(width, "width")?, dim(height, "height")?);
-            let rgba = rgba_bytes(&rgba)?;
+        let args = (|| {
+            let (w, h) = (parse::count(&width, "runImage: width", 0)?, parse::count(&height, "runImage: height", 0)?);
+            let rgba = parse::bytes(&rgba, "runImage: rgba", " of width × height × 4 bytes (e.g. ImageData.data)")?;
             crate::vision::check_rgba(&rgba, w, h)?;
+            Ok((rgba, w, h))
+        })();
+        self.queue(args, async |shared, (rgba, w, h)| {
             let (out, layers_heads) = shared
                 .run(async |engine| {
                     let mut state = shared.vision.borrow_mut();

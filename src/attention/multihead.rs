@@ -53,7 +53,11 @@ pub fn check<B: Backend>(b: &B, args: &MultiHeadArgs<'_, B::Tensor>) -> Result<(
     ensure!(d_model > 0, "multiHead: dModel must be at least 1, got {d_model}");
     ensure!(heads > 0, "multiHead: heads must be at least 1, got {heads}");
     ensure!(head_dim > 0, "multiHead: headDim must be at least 1, got {head_dim}");
-    let inner = heads * head_dim;
+    // Checked: the sizes come from JS, and a wrapped product would pass the length checks below.
+    let inner = heads.checked_mul(head_dim).filter(|n| n.checked_mul(d_model).is_some_and(|m| m < 1 << 31));
+    let Some(inner) = inner else {
+        return Err(crate::invalid!("multiHead: too large: dModel × heads × headDim = {d_model} × {heads} × {head_dim} must stay under 2³¹"));
+    };
     let seq_of = |name: &str, t: &B::Tensor| -> Result<usize> {
         let n = b.len(t);
         ensure!(n > 0 && n % d_model == 0, "multiHead: {name} has {n} values, not a whole number (≥ 1) of rows of dModel = {d_model}");
@@ -103,4 +107,35 @@ pub fn multi_head<B: Backend>(b: &mut B, args: &MultiHeadArgs<'_, B::Tensor>) ->
     })?;
     let output = b.linear(&Linear::new(&attention.output, seq_q, args.wo, inner, d_model, args.bo))?; // [seq_q, d_model]
     Ok(MultiHeadOutput { output, attention, seq_q, seq_k })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::CpuBackend;
+
+    #[test]
+    fn sizes_whose_product_overflows_are_refused() {
+        let b = CpuBackend::new();
+        let t = vec![0.0f32; 4];
+        let spec = AttentionSpec::default();
+        let args = MultiHeadArgs {
+            x: &t,
+            context: None,
+            d_model: 2,
+            heads: 1 << 40,
+            head_dim: 1 << 40,
+            wq: &t,
+            wk: &t,
+            wv: &t,
+            bq: None,
+            bk: None,
+            bv: None,
+            wo: &t,
+            bo: None,
+            spec: &spec,
+        };
+        let e = check(&b, &args).unwrap_err().to_string();
+        assert!(e.contains("too large"), "{e}");
+    }
 }

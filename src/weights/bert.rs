@@ -359,7 +359,7 @@ pub(crate) mod tests {
         let fewer_layers = cfg.replace("\"num_hidden_layers\":2", "\"num_hidden_layers\":1");
         assert!(err(BertWeights::from_hf(st.clone(), &fewer_layers, &vocab)).contains("more layers"));
         let more_layers = cfg.replace("\"num_hidden_layers\":2", "\"num_hidden_layers\":3");
-        assert!(err(BertWeights::from_hf(st.clone(), &more_layers, &vocab)).contains("\"encoder.layer.2.attention.self.query.weight\" is missing"));
+        assert!(err(BertWeights::from_hf(st.clone(), &more_layers, &vocab)).contains("missing tensor \"encoder.layer.2.attention.self.query.weight\""));
         let wider = cfg.replace("\"intermediate_size\":8", "\"intermediate_size\":9");
         assert!(err(BertWeights::from_hf(st.clone(), &wider, &vocab)).contains("has shape [8, 4], expected [9, 4]"));
         assert!(err(BertWeights::from_hf(st.clone(), &cfg, "[PAD]\n[UNK]")).contains("vocab_size = 6"));

@@ -123,7 +123,7 @@ export default {
     assert.match(errors.type, /Uint8Array or Uint8ClampedArray/);
     assert.match(errors.thin, /patch/);
     assert.match(errors.huge, /100000×100000: sides above 8192 pixels are not accepted/);
-    assert.match(errors.negative, /width must be a whole number of pixels, got -1/);
+    assert.match(errors.negative, /invalid input: runImage: width must be a whole number ≥ 0, got -1/);
     assert.match(errors.badUrl, /HTTP 404/);
     assert.match(errors.notWeights, /safetensors|weight/);
   },
