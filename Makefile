@@ -112,3 +112,9 @@ fuzz-inputs: setup
 # before and after (SOAK_ATTENTION, SOAK_TEXT, SOAK_TEXT_WEBGPU change the counts).
 soak: build
 	$(NODE) scripts/soak.mjs
+
+# The CPU path on 1 and 2 threads (the threads build) beside onnxruntime-web numThreads 1 and 2.
+BENCH_BROWSER += bench-threads-browser
+.PHONY: bench-threads-browser
+bench-threads-browser:
+	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/threads.bench.mjs

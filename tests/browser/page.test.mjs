@@ -57,14 +57,14 @@ export default {
     assert.ok(firstRow[0] < 60 && firstRow[1] === 255 && firstRow[2] === 255, `causal first row: ${firstRow}`);
   },
 
-  async '?backend=cpu forces the CPU; ?wasm=simd128 the build without relaxed SIMD'({ open, assert }) {
+  async '?backend=cpu forces the CPU; ?wasm=relaxed the relaxed-SIMD build (the isolated page loads the threads build, SIMD128)'({ open, assert }) {
     const page = await open('index.html?backend=cpu');
     await waitForTokens(page, 11);
     assert.equal(await page.locator('#backend').textContent(), 'cpu');
-    assert.equal(await page.locator('#backend').getAttribute('data-wasm'), 'relaxed');
-    const simd128 = await open('index.html?backend=cpu&wasm=simd128');
-    await waitForTokens(simd128, 11);
-    assert.equal(await simd128.locator('#backend').getAttribute('data-wasm'), 'simd128');
+    assert.equal(await page.locator('#backend').getAttribute('data-wasm'), 'simd128');
+    const relaxed = await open('index.html?backend=cpu&wasm=relaxed');
+    await waitForTokens(relaxed, 11);
+    assert.equal(await relaxed.locator('#backend').getAttribute('data-wasm'), 'relaxed');
   },
 
   async 'token text is rendered as text, never as HTML'({ open, assert }) {

@@ -12,9 +12,9 @@ const playgrounds = new Map(); // backend choice → Promise<Playground>
 const manifests = new Map(); // models URL → Promise<manifest>
 const perPlayground = new WeakMap(); // Playground → Map(kind/url → { promise, listeners })
 
-/** Initializes the wasm module once; `build` 'simd128' | 'relaxed' forces one of the two builds. */
+/** Initializes the wasm module once; `build` 'simd128' | 'relaxed' | 'threads' forces one build. */
 export function ready(build) {
-  const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm' }[build];
+  const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm' }[build];
   wasm ??= init(file ? { module_or_path: new URL(file, PKG) } : undefined);
   return wasm;
 }
