@@ -6,7 +6,8 @@
 #          rustc-web builds std for wasm32 from rust-web-src (-Zbuild-std), with its own target dir.
 # Either route builds the module twice, with SIMD128 and with SIMD128 + relaxed SIMD (see below),
 # plus once with threads (SIMD128 + atomics, std rebuilt with them: always -Zbuild-std, see
-# build_threads).
+# build_threads). The threads build is optional: if it fails (or THREADS=0), pkg/ holds the
+# single-threaded builds only and init() always loads them.
 # wasm-opt is opt-in (WASM_OPT=1); WASM_ROUTE=offline forces route 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,17 +75,18 @@ build_threads() {
   if [ "$route" = rustup ] && rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
     say "route: rustup toolchain + rust-src (-Zbuild-std) ($features)"
     RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$target_dir/$dir \
-      cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib --features threads -Zbuild-std=std,panic_abort -- "${link[@]}" >&2
+      cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib --features threads -Zbuild-std=std,panic_abort -- "${link[@]}" >&2 || return 1
     echo "$target_dir/$dir/$TARGET/$PROFILE/attention_playground.wasm"
   else
     [ "$route" = rustup ] && say "no rust-src in the rustup toolchain: the threads build takes the offline route"
     for bin in /usr/bin/rustc /usr/bin/cargo; do
-      [ -x "$bin" ] || { say "ERROR: the threads build needs std sources: 'rustup component add rust-src', or scripts/setup.sh (Debian rustc-web rust-web-src lld)"; exit 1; }
+      [ -x "$bin" ] || { say "the threads build needs std sources: 'rustup component add rust-src', or scripts/setup.sh (Debian rustc-web rust-web-src lld)"; return 1; }
     done
+    command -v wasm-ld >/dev/null || { say "the threads build needs wasm-ld: scripts/setup.sh (installs lld)"; return 1; }
     say "route: offline Debian rustc-web + rust-web-src (-Zbuild-std) ($features)"
     RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$target_dir/wasm-offline-$dir \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
-      /usr/bin/cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib --features threads -Zbuild-std=std,panic_abort -- "${link[@]}" >&2
+      /usr/bin/cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib --features threads -Zbuild-std=std,panic_abort -- "${link[@]}" >&2 || return 1
     echo "$target_dir/wasm-offline-$dir/$TARGET/$PROFILE/attention_playground.wasm"
   fi
 }
@@ -98,8 +100,15 @@ have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 # same; the default init() picks the relaxed one where WebAssembly.validate accepts relaxed SIMD.
 wasm_base=$(build_variant +simd128 wasm-simd128)
 wasm_relaxed=$(build_variant +simd128,+relaxed-simd wasm-relaxed)
-wasm_threads=$(build_threads)
-for f in "$wasm_base" "$wasm_relaxed" "$wasm_threads"; do [ -f "$f" ] || { say "ERROR: $f was not produced"; exit 1; }; done
+for f in "$wasm_base" "$wasm_relaxed"; do [ -f "$f" ] || { say "ERROR: $f was not produced"; exit 1; }; done
+wasm_threads=""
+if [ "${THREADS:-1}" = 0 ]; then
+  say "THREADS=0: no threads build"
+elif ! wasm_threads=$(build_threads) || [ ! -f "$wasm_threads" ]; then
+  wasm_threads=""
+fi
+[ -n "$wasm_threads" ] || [ "${THREADS:-1}" = 0 ] \
+  || say "WARNING: the threads build failed (see above); building the single-threaded builds only (the CPU path will use one core)"
 
 rm -rf pkg
 say "wasm-bindgen --target web --out-dir pkg (both builds)"
@@ -111,9 +120,18 @@ cmp -s pkg/attention_playground.js "$relaxed_tmp/attention_playground.js" \
   || { say "ERROR: the two builds' JS glue differs; they cannot share attention_playground.js"; exit 1; }
 mv "$relaxed_tmp/attention_playground_bg.wasm" pkg/attention_playground_relaxed_bg.wasm
 # The threads build has glue of its own (shared memory, the worker snippet): pkg/threads/.
-say "wasm-bindgen --target web --out-dir pkg/threads (threads build)"
-wasm-bindgen --target web --out-dir pkg/threads "$wasm_threads"
-rm -f pkg/threads/*.d.ts pkg/threads/package.json
+# wasm-bindgen emits threaded glue only for a module with a shared memory; without one the glue
+# would load but initThreads would trap, so such a build is dropped.
+if [ -n "$wasm_threads" ]; then
+  say "wasm-bindgen --target web --out-dir pkg/threads (threads build)"
+  if wasm-bindgen --target web --out-dir pkg/threads "$wasm_threads" && grep -q 'shared:true' pkg/threads/attention_playground.js; then
+    rm -f pkg/threads/*.d.ts pkg/threads/package.json
+  else
+    say "WARNING: the threads build has no shared memory (or wasm-bindgen failed): dropping it; single-threaded builds only"
+    rm -rf pkg/threads
+    wasm_threads=""
+  fi
+fi
 
 # The default URL becomes a choice between the two, made once by feature detection.
 default_url="new URL('attention_playground_bg.wasm', import.meta.url)"
@@ -140,6 +158,7 @@ exports=$(sed -n 's/^export \(class\|function\|const\) \([A-Za-z_$][A-Za-z0-9_$]
 [ -n "$exports" ] || { say "ERROR: no exports found in the glue; update this script"; exit 1; }
 {
   cat scripts/wasm-chooser.js
+  echo "const THREADS_BUILD = $([ -n "$wasm_threads" ] && echo true || echo false);"
   for name in $exports; do echo "export let $name;"; done
   echo "function bind(glue) {"
   for name in $exports; do echo "    $name = glue.$name;"; done
@@ -149,7 +168,7 @@ exports=$(sed -n 's/^export \(class\|function\|const\) \([A-Za-z_$][A-Za-z0-9_$]
 if [ "${WASM_OPT:-0}" != 1 ] || [ "${SKIP_WASM_OPT:-0}" = 1 ]; then
   say "wasm-opt skipped (opt-in with WASM_OPT=1; Debian's binaryen 108 breaks wasm-bindgen output)"
 elif command -v wasm-opt >/dev/null 2>&1; then
-  for w in pkg/attention_playground_bg.wasm pkg/attention_playground_relaxed_bg.wasm pkg/threads/attention_playground_bg.wasm; do
+  for w in pkg/attention_playground_bg.wasm pkg/attention_playground_relaxed_bg.wasm ${wasm_threads:+pkg/threads/attention_playground_bg.wasm}; do
     say "wasm-opt -O3 $w ($(wasm-opt --version 2>/dev/null | head -1))"
     if wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
          --enable-mutable-globals --enable-threads "$w" -o "$w.opt"; then
@@ -186,4 +205,5 @@ JSON
 # The page imports ./pkg/attention_playground.js; copy (not link) so any static server works.
 rm -rf www/pkg
 cp -r pkg www/pkg
-say "done: pkg/ ($(du -h pkg/attention_playground_bg.wasm | cut -f1) + $(du -h pkg/attention_playground_relaxed_bg.wasm | cut -f1) relaxed + $(du -h pkg/threads/attention_playground_bg.wasm | cut -f1) threads wasm) and www/pkg"
+threads_size=$([ -n "$wasm_threads" ] && du -h pkg/threads/attention_playground_bg.wasm | cut -f1 || echo "no")
+say "done: pkg/ ($(du -h pkg/attention_playground_bg.wasm | cut -f1) + $(du -h pkg/attention_playground_relaxed_bg.wasm | cut -f1) relaxed + $threads_size threads wasm) and www/pkg"

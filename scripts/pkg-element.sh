@@ -13,7 +13,7 @@ cp -r www/css pkg/css
 mkdir -p pkg/samples && cp www/samples/*.jpg pkg/samples/
 cat > pkg/js/glue.js <<'JS'
 // Written by scripts/pkg-element.sh: in pkg/ the glue is one folder up (www/js/glue.js: ../pkg/).
-export { default, Playground, wasmSimd } from '../attention_playground.js';
+export { default, Playground, wasmSimd, initThreads, threads } from '../attention_playground.js';
 export const PKG = new URL('../', import.meta.url);
 export const MODELS = new URL('../../models/', import.meta.url);
 JS

@@ -7,14 +7,18 @@
 // init() with no wasm named: the threads build where the page (or worker) is cross-origin
 // isolated, else the single-threaded one. A named wasm picks the glue by its path: threads/…
 // the threads build, any other file (or bytes, a Module, a Response) the single-threaded one.
+// THREADS_BUILD (appended by the build script) is false where the threads build failed to
+// build: then every init() loads the single-threaded one.
 
 function wantsThreads(arg) {
   const m = arg !== null && typeof arg === 'object' && 'module_or_path' in arg ? arg.module_or_path : arg;
   if (m === undefined || m === null) {
-    return globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+    return THREADS_BUILD && globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
   }
   const href = typeof m === 'string' ? m : m instanceof URL ? m.href : typeof Request === 'function' && m instanceof Request ? m.url : '';
-  return /(^|\/)threads\/[^/?#]*([?#].*)?$/.test(href);
+  const threads = /(^|\/)threads\/[^/?#]*([?#].*)?$/.test(href);
+  if (threads && !THREADS_BUILD) throw new Error('attention-playground: this pkg/ has no threads build (it failed to build; see scripts/build-wasm.sh)');
+  return threads;
 }
 
 let chosen = null;

@@ -57,14 +57,17 @@ export default {
     assert.ok(firstRow[0] < 60 && firstRow[1] === 255 && firstRow[2] === 255, `causal first row: ${firstRow}`);
   },
 
-  async '?backend=cpu forces the CPU; ?wasm=relaxed the relaxed-SIMD build (the isolated page loads the threads build, SIMD128)'({ open, assert }) {
+  async '?backend=cpu forces the CPU; the isolated page runs the threads build on every core (up to 8); ?wasm=relaxed the relaxed-SIMD build, one thread'({ open, assert }) {
     const page = await open('index.html?backend=cpu');
     await waitForTokens(page, 11);
     assert.equal(await page.locator('#backend').textContent(), 'cpu');
     assert.equal(await page.locator('#backend').getAttribute('data-wasm'), 'simd128');
+    const cores = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
+    assert.equal(await page.locator('#backend').getAttribute('data-threads'), String(cores));
     const relaxed = await open('index.html?backend=cpu&wasm=relaxed');
     await waitForTokens(relaxed, 11);
     assert.equal(await relaxed.locator('#backend').getAttribute('data-wasm'), 'relaxed');
+    assert.equal(await relaxed.locator('#backend').getAttribute('data-threads'), '1');
   },
 
   async 'token text is rendered as text, never as HTML'({ open, assert }) {
