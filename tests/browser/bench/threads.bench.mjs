@@ -8,7 +8,7 @@
 //
 //   node scripts/bench-browser.mjs tests/browser/bench/threads.bench.mjs   (make bench-threads-browser)
 //
-// Needs the ONNX files of text.bench.mjs and vision.bench.mjs (scripts/export-minilm-onnx.py, make models).
+// Needs the ONNX files: MiniLM's (scripts/make-minilm-onnx.py, run by the make target) and DINOv2's (make models).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ORT_VERSION, ROOT, RUNS, MEDIAN, SAMPLE_RGBA, TEXT_FEEDS, VISION_FEEDS, prepareOrt, textOf } from './ort.mjs';
@@ -54,9 +54,9 @@ async function measure(page, threads, runs, textOrt) {
 export default {
   name: 'threads-browser',
   async run({ harness, log, record }) {
-    // The MiniLM ONNX is text.bench.mjs's export (it needs torch); without it, ours alone.
+    // The MiniLM ONNX (make .cache/models/minilm.onnx: scripts/make-minilm-onnx.py); without it, ours alone.
     const textOrt = existsSync(join(ROOT, '.cache/models/minilm.onnx'));
-    if (!textOrt) log('no .cache/models/minilm.onnx (make bench-text-browser exports it with torch): MiniLM rows without onnxruntime-web');
+    if (!textOrt) log('no .cache/models/minilm.onnx (make .cache/models/minilm.onnx writes it): MiniLM rows without onnxruntime-web');
     prepareOrt(log, [...(textOrt ? [['.cache/models/minilm.onnx', 'minilm.onnx']] : []), ['.cache/models/vit_s_focus.onnx', 'vit_s_focus.onnx']]);
     const by = {};
     for (const threads of [1, 2]) {
