@@ -1,7 +1,8 @@
-// The threads build (the one init() loads in this cross-origin-isolated page) on 2 threads gives
-// the same bits as the single-threaded builds' CPU path: MiniLM attention and embedding on a
-// 128-token text, DINOv2 attention and hidden states on an image. Parity with PyTorch and
-// onnxruntime (text.test.mjs, vision.test.mjs) therefore holds for it too. CPU browser only.
+// The threads build (the one init() loads in this cross-origin-isolated page) on 2 threads, and on
+// 1, gives the same bits as the SIMD128 build's CPU path: MiniLM attention and embedding on a
+// 128-token text, DINOv2 attention and saliency on the chelsea fixture. Parity with PyTorch and
+// onnxruntime (text.test.mjs, vision.test.mjs, which run the default build on 1 thread) therefore
+// holds on any thread count. CPU browser only.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from './safetensors.mjs';
@@ -47,9 +48,14 @@ export default {
     const two = await digests(threaded, 2, image);
     assert.equal(two.used, 2, 'initThreads(2) starts two threads');
     assert.equal(two.threads, 2);
+    const twoOnOne = await digests(threaded, 1, image);
+    assert.equal(twoOnOne.used, 1, 'a second initThreads(1) uses one thread of the pool');
     const one = await digests(await harness('?wasm=simd128'), 1, image);
     assert.equal(one.used, 1, 'the single-threaded build stays on one thread');
     console.log(`    ${two.tokens} tokens; threads build ${JSON.stringify(two)}; SIMD128 build ${JSON.stringify(one)}`);
-    for (const k of ['textAttention', 'embedding', 'imageAttention', 'saliency']) assert.equal(two[k], one[k], `${k}: the same bits`);
+    for (const k of ['textAttention', 'embedding', 'imageAttention', 'saliency']) {
+      assert.equal(two[k], one[k], `${k}: the same bits on 2 threads as in the SIMD128 build`);
+      assert.equal(twoOnOne[k], one[k], `${k}: the same bits on 1 thread of the threads build`);
+    }
   },
 };
