@@ -101,7 +101,7 @@ fn minilm_is_bit_identical_on_any_thread_count() {
 fn dinov2_is_bit_identical_on_any_thread_count() {
     let Some(bytes) = support::model_file(&support::manifest_path("vision"), "DINOv2") else { return };
     let weights = Dinov2Weights::from_bytes(bytes).unwrap();
-    let model = std::sync::Mutex::new(Dinov2::load(&mut CpuBackend::new(), weights).unwrap());
+    let model = std::sync::Mutex::new(Dinov2::load(&mut CpuBackend::new(), &weights).unwrap());
     // A 224 × 168 gradient (not square: a 16 × 12 grid).
     let (w, h) = (224, 168);
     let rgba: Vec<u8> = (0..w * h).flat_map(|i| [(i % w * 255 / w) as u8, (i / w * 255 / h) as u8, (i * 7 % 251) as u8, 255]).collect();
