@@ -84,7 +84,8 @@ def build(w):
     ids = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"]) for n in ("input_ids", "attention_mask", "token_type_ids")]
     out = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", HIDDEN])
     graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", ids, [out], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make-minilm-onnx.py")
+    # IR 8 is opset 17's; onnx's newest IR is more than onnxruntime-web 1.30 reads.
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make-minilm-onnx.py", ir_version=8)
     onnx.checker.check_model(model)
     return model
 
