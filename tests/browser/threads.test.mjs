@@ -34,6 +34,25 @@ async function digests(page, threads, image) {
 }
 
 export default {
+  async 'a page that is not cross-origin isolated loads a single-threaded build; initThreads resolves to 1'({ open, assert }) {
+    const page = await open('harness.html');
+    // The same server without COOP/COEP: the page is no longer cross-origin isolated.
+    await page.route('**/*', async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      delete headers['cross-origin-opener-policy'];
+      delete headers['cross-origin-embedder-policy'];
+      await route.fulfill({ response, headers });
+    });
+    await page.reload();
+    await page.waitForFunction(() => window.apReady || window.apError);
+    const r = await page.evaluate(async () => ({
+      error: window.apError ?? null, isolated: crossOriginIsolated, sab: typeof SharedArrayBuffer,
+      simd: window.ap.wasmSimd(), initThreads: await window.ap.initThreads(4), threads: window.ap.threads(),
+    }));
+    assert.deepEqual(r, { error: null, isolated: false, sab: 'undefined', simd: 'relaxed', initThreads: 1, threads: 1 });
+  },
+
   async 'the threads build on 2 threads gives the single-threaded build\'s bits (MiniLM, DINOv2)'({ harness, mode, assert }) {
     if (mode !== 'cpu') return;
     const st = readSafetensors(IMAGE);
