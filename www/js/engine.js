@@ -3,30 +3,22 @@
 // memoized promise, so any number of views and <attention-playground> elements on a page share
 // one module, one GPU device and one copy of each model. (Moving the engine into a Worker is a
 // change to this module only.)
-import init, { Playground, wasmSimd, initThreads, threads, PKG, MODELS } from './glue.js';
+import init, { Playground, wasmSimd, threads, PKG, MODELS } from './glue.js';
+import { startThreads } from './threads.js';
 
 export { Playground, wasmSimd, threads, MODELS };
-
-// More threads than this find no more pieces to share in the forwards the page runs (MiniLM has
-// 12 heads, DINOv2 6; a 128-token matmul has 2–6 output pieces) and cost a worker each.
-const MAX_THREADS = 8;
 
 let wasm = null;
 const playgrounds = new Map(); // backend choice → Promise<Playground>
 const manifests = new Map(); // models URL → Promise<manifest>
 const perPlayground = new WeakMap(); // Playground → Map(kind/url → { promise, listeners })
 
-/**
- * Initializes the wasm module once; `build` 'simd128' | 'relaxed' | 'threads' forces one build.
- * The threads build (what init() loads where the page or worker is cross-origin isolated) then
- * starts its pool on every core, up to MAX_THREADS; elsewhere initThreads resolves to 1. A pool
- * that cannot start (workers blocked) leaves the CPU path single-threaded: same numbers, slower.
- */
+/** Initializes the wasm module once, then its thread pool (threads.js); `build` 'simd128' |
+ *  'relaxed' | 'threads' forces one build. */
 export function ready(build) {
   const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm' }[build];
   wasm ??= init(file ? { module_or_path: new URL(file, PKG) } : undefined).then(async (out) => {
-    const cores = Math.min(globalThis.navigator?.hardwareConcurrency || 1, MAX_THREADS);
-    await initThreads(cores).catch((e) => console.warn('attention-playground: no thread pool, one thread', e));
+    await startThreads();
     return out;
   });
   return wasm;
