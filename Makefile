@@ -119,3 +119,14 @@ fuzz-inputs: setup
 # before and after (SOAK_ATTENTION, SOAK_TEXT, SOAK_TEXT_WEBGPU change the counts).
 soak: build
 	$(NODE) scripts/soak.mjs
+
+# The CPU path on 1 and 2 threads (the threads build) beside onnxruntime-web numThreads 1 and 2.
+# MiniLM's ONNX for onnxruntime-web is written without torch (numpy + onnx in their own venv).
+BENCH_BROWSER += bench-threads-browser
+.PHONY: bench-threads-browser
+bench-threads-browser: .cache/models/minilm.onnx
+	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/threads.bench.mjs
+.cache/models/minilm.onnx: | models
+	[ -x .cache/onnx-venv/bin/python ] || python3 -m venv .cache/onnx-venv
+	.cache/onnx-venv/bin/pip install -q numpy onnx onnxruntime
+	.cache/onnx-venv/bin/python scripts/make-minilm-onnx.py $@

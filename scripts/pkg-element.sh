@@ -13,7 +13,7 @@ cp -r www/css pkg/css
 mkdir -p pkg/samples && cp www/samples/*.jpg pkg/samples/
 cat > pkg/js/glue.js <<'JS'
 // Written by scripts/pkg-element.sh: in pkg/ the glue is one folder up (www/js/glue.js: ../pkg/).
-export { default, Playground, wasmSimd } from '../attention_playground.js';
+export { default, Playground, wasmSimd, initThreads, threads } from '../attention_playground.js';
 export const PKG = new URL('../', import.meta.url);
 export const MODELS = new URL('../../models/', import.meta.url);
 JS
@@ -25,13 +25,13 @@ JS
 cat > pkg/worker.js <<'JS'
 // `import { Playground } from 'attention-playground/worker'`: the same API as the package's main
 // module, with the wasm module in a dedicated Worker (README "API", "Off the main thread").
-export { Playground, wasmSimd, engineThread, ready } from './js/worker-client.js';
+export { Playground, wasmSimd, threads, engineThread, ready } from './js/worker-client.js';
 JS
 cat > pkg/worker.d.ts <<'TS'
 // Written by scripts/pkg-element.sh: the types of pkg/worker.js.
 import type {
   AttentionOptions, AttentionResult, CreateOptions, BackendChange, LoadProgress, MultiHeadOptions, MultiHeadResult,
-  RolloutOptions, TextModelInfo, TextResult, VisionModelInfo, ImageResult,
+  RolloutOptions, RunTextOptions, TextModelInfo, TextResult, VisionModelInfo, ImageResult,
 } from './attention_playground.js';
 
 /** The glue's Playground with the wasm module in a Worker: the same methods, every one a Promise. */
@@ -48,7 +48,7 @@ export class Playground {
   multiHead(opts: MultiHeadOptions): Promise<MultiHeadResult>;
   rollout(maps: Float32Array | number[], layers: number, heads: number, seq: number, opts?: RolloutOptions): Promise<Float32Array>;
   loadTextModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
-  runText(text: string, pair?: string | null): Promise<TextResult>;
+  runText(text: string, pair?: string | null, options?: RunTextOptions): Promise<TextResult>;
   loadVisionModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
   runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Promise<ImageResult>;
   simulateDeviceLoss(): Promise<void>;
@@ -56,9 +56,11 @@ export class Playground {
   free(): void;
 }
 /** Starts the engine once: `build` forces a wasm build; `worker: false` runs it on this thread. */
-export function ready(opts?: { build?: 'simd128' | 'relaxed'; worker?: boolean }): Promise<unknown>;
+export function ready(opts?: { build?: 'simd128' | 'relaxed' | 'threads'; worker?: boolean }): Promise<unknown>;
 /** The wasm build the engine runs; throws before the engine has started. */
 export function wasmSimd(): 'relaxed' | 'simd128';
+/** How many threads the engine's CPU path uses (1 unless the threads build started its pool). */
+export function threads(): number;
 /** Where the engine runs, and why not in a worker when it could not start one. */
 export function engineThread(): { thread: 'worker' | 'main' | 'none'; notice: string | null };
 TS

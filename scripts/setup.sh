@@ -2,7 +2,7 @@
 # Installs what building and testing need, and only what is missing (safe to run again):
 #   apt:   chromium, mesa-vulkan-drivers, libvulkan1 (browser + software Vulkan for GPU tests);
 #          rustc-web cargo-web rust-web-src lld (offline wasm32 route, used when rustup cannot
-#          add the wasm32 target)
+#          add the wasm32 target, and for the threads build where rustup has no rust-src)
 #   cargo: wasm-bindgen-cli of exactly the version Cargo.toml pins (=x.y.z)
 #   npm:   playwright-core (devDependency, drives Chromium in the browser tests)
 set -euo pipefail

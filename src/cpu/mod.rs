@@ -2,6 +2,7 @@
 
 mod attention;
 pub mod dense;
+pub mod pool;
 
 use crate::attention::check::check_args;
 use crate::attention::flash;

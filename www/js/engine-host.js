@@ -5,7 +5,8 @@
 // Requests: { id, op: 'init' | 'create' | 'call' | 'free', ... }. Replies: { id, value, state }
 // or { id, error, name }; { id, progress } while a load downloads; { pg, change, state } for a
 // backend change. Result buffers are transferred, never copied.
-import init, { Playground, wasmSimd } from './glue.js';
+import init, { Playground, wasmSimd, threads } from './glue.js';
+import { startThreads } from './threads.js';
 
 const stateOf = (pg) => ({ backend: pg.backend, fallbackReason: pg.fallbackReason ?? null });
 
@@ -31,11 +32,15 @@ export function serve(port) {
   };
   async function handle({ id, op, pg, method, args = [], progress }) {
     switch (op) {
-      // The one place the engine initializes the wasm module (a thread pool would start here too).
+      // The one place the engine initializes the wasm module and, in the threads build (what
+      // init() loads where this thread is cross-origin isolated), its thread pool.
       case 'init':
-        module ??= init(args[0] ? { module_or_path: args[0] } : undefined);
+        module ??= init(args[0] ? { module_or_path: args[0] } : undefined).then(async (out) => {
+          await startThreads();
+          return out;
+        });
         await module;
-        return { wasmSimd: wasmSimd() };
+        return { wasmSimd: wasmSimd(), threads: threads() };
       case 'create': {
         const p = await Playground.create(args[0]);
         const key = next++;

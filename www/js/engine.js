@@ -4,9 +4,9 @@
 // one module, one GPU device and one copy of each model. The module runs in a Worker
 // (worker-client.js), so the page's main thread only draws.
 import { MODELS } from './glue.js';
-import { Playground, ready, wasmSimd, engineThread } from './worker-client.js';
+import { Playground, ready, wasmSimd, threads, engineThread } from './worker-client.js';
 
-export { Playground, wasmSimd, engineThread, MODELS };
+export { Playground, wasmSimd, threads, engineThread, MODELS };
 
 const playgrounds = new Map(); // backend choice → Promise<Playground>
 const manifests = new Map(); // models URL → Promise<manifest>

@@ -8,7 +8,7 @@
 // Adding a view: one module in js/views/ exporting `mount(section, app)`, and one entry in
 // views.js. `app` = { pg, status(ms), onBackendChange(fn), initial, changed() }; views draw from
 // the typed arrays pg returns.
-import { getPlayground, wasmSimd, engineThread } from './engine.js';
+import { getPlayground, wasmSimd, threads, engineThread } from './engine.js';
 import { TABS, tabOf, hideCss, mountTab } from './views.js';
 import { stateOf, withState } from './state.js';
 import { tabList } from './a11y.js';
@@ -21,7 +21,8 @@ function showBackend(pg) {
   $('backend').textContent = pg.backend;
   $('backend').dataset.backend = pg.backend;
   $('backend').dataset.wasm = wasmSimd();
-  $('backend').title = `wasm build: ${wasmSimd() === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD128'}`;
+  $('backend').dataset.threads = threads();
+  $('backend').title = `wasm build: ${wasmSimd() === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD128'}, CPU path on ${threads()} thread(s)`;
   const reason = pg.fallbackReason;
   $('fallback').hidden = !reason;
   // The full reason can be long (adapter diagnostics): show its first clause, keep all in the tooltip.

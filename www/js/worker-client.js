@@ -9,6 +9,7 @@ const WORKER = new URL('./engine-worker.js', import.meta.url);
 let engine = null; // Promise<{ request, simd }>
 let where = { thread: 'none', notice: null };
 let simd = null; // the engine's wasmSimd(), once it has started
+let nthreads = 1; // the engine's CPU thread count, once it has started
 
 function startWorker() {
   // `new Worker` wants a script of the page's origin: from another origin (the element imported
@@ -68,7 +69,7 @@ function connect(port) {
 
 /**
  * Starts the engine once (a worker unless `worker: false` or none can start) and initializes the
- * wasm module there; `build` 'simd128' | 'relaxed' forces one of the two builds.
+ * wasm module (and its thread pool) there; `build` 'simd128' | 'relaxed' | 'threads' forces one build.
  */
 export function ready({ build, worker = true } = {}) {
   engine ??= (async () => {
@@ -85,9 +86,10 @@ export function ready({ build, worker = true } = {}) {
     }
     if (where.notice) console.warn(`attention-playground: ${where.notice}`);
     const link = connect(port ?? (await mainThreadPort()));
-    const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm' }[build];
+    const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm' }[build];
     const { value } = await link.request({ op: 'init', args: [file ? new URL(file, PKG).href : undefined] });
     simd = value.wasmSimd;
+    nthreads = value.threads;
     return link;
   })();
   engine.catch(() => (engine = null));
@@ -96,6 +98,9 @@ export function ready({ build, worker = true } = {}) {
 
 /** Where the engine runs: { thread: 'worker' | 'main' | 'none' (not started), notice }. */
 export const engineThread = () => ({ ...where });
+
+/** How many threads the engine's CPU path uses (1 unless the threads build started its pool). */
+export const threads = () => nthreads;
 
 /** Which wasm build the engine runs ('relaxed' | 'simd128'); known once `ready()` has resolved. */
 export function wasmSimd() {
