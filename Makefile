@@ -95,6 +95,13 @@ bench-text-browser:
 bench-text:
 	$(CARGO) run --release --bin bench_text
 
+# Live typing and clicking on the page (issue 16): keystroke → every view redrawn, and the longest
+# main-thread task, with the engine in its Worker and on the main thread; the CPU path (WebGPU off).
+BENCH_BROWSER += bench-typing-browser
+.PHONY: bench-typing-browser
+bench-typing-browser:
+	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/typing.bench.mjs
+
 # Issue 13, long fuzz runs (`make test` runs a bounded number of cases of each):
 # property-based fuzzing of attention (tests/fuzz_attention.rs), and of the inputs (weight parsers
 # on mutated files: safetensors and ONNX; the tokenizer on arbitrary Unicode against Hugging Face `tokenizers`).
@@ -112,3 +119,14 @@ fuzz-inputs: setup
 # before and after (SOAK_ATTENTION, SOAK_TEXT, SOAK_TEXT_WEBGPU change the counts).
 soak: build
 	$(NODE) scripts/soak.mjs
+
+# The CPU path on 1 and 2 threads (the threads build) beside onnxruntime-web numThreads 1 and 2.
+# MiniLM's ONNX for onnxruntime-web is written without torch (numpy + onnx in their own venv).
+BENCH_BROWSER += bench-threads-browser
+.PHONY: bench-threads-browser
+bench-threads-browser: .cache/models/minilm.onnx
+	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/threads.bench.mjs
+.cache/models/minilm.onnx: | models
+	[ -x .cache/onnx-venv/bin/python ] || python3 -m venv .cache/onnx-venv
+	.cache/onnx-venv/bin/pip install -q numpy onnx onnxruntime
+	.cache/onnx-venv/bin/python scripts/make-minilm-onnx.py $@

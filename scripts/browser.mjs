@@ -37,10 +37,12 @@ export async function launch({ webgpu }) {
 
 /**
  * Opens `url` in a fresh page whose console errors and uncaught exceptions are collected in
- * `page.problems` (tests fail on them) and echoed when VERBOSE is set.
+ * `page.problems` (tests fail on them) and echoed when VERBOSE is set. `opts.context` sets up the
+ * page's own browser context (a phone's viewport and touch, a colour scheme).
  */
-export async function openPage(browser, url, { timeout = 120_000 } = {}) {
-  const page = await browser.newPage();
+export async function openPage(browser, url, { timeout = 120_000, context } = {}) {
+  // `context`: Playwright context options (viewport, hasTouch, isMobile, colorScheme, …).
+  const page = await browser.newPage(context);
   page.setDefaultTimeout(timeout);
   page.problems = [];
   page.on('console', (m) => {

@@ -4,7 +4,10 @@
 # Route 1: a rustup toolchain with the wasm32-unknown-unknown target (installed now, or added within
 #          60 s). Route 2 (offline, e.g. where rustup's download host is unreachable): Debian's
 #          rustc-web builds std for wasm32 from rust-web-src (-Zbuild-std), with its own target dir.
-# Either route builds the module twice, with SIMD128 and with SIMD128 + relaxed SIMD (see below).
+# Either route builds the module twice, with SIMD128 and with SIMD128 + relaxed SIMD (see below),
+# plus once with threads (SIMD128 + atomics, std rebuilt with them: always -Zbuild-std, see
+# build_threads). The threads build is optional: if it fails (or THREADS=0), pkg/ holds the
+# single-threaded builds only and init() always loads them.
 # wasm-opt is opt-in (WASM_OPT=1); WASM_ROUTE=offline forces route 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +57,40 @@ build_variant() {
   fi
 }
 
+# build_threads: the cdylib with wasm threads (shared memory, rayon over Web Workers; feature
+# `threads`). std must be rebuilt with +atomics, so this build always takes -Zbuild-std: with the
+# rustup toolchain where its rust-src component is installed (RUSTC_BOOTSTRAP=1 lets stable take
+# -Z), else with the offline route's Debian compiler. Prints the .wasm path.
+build_threads() {
+  local features=+simd128,+atomics,+bulk-memory,+mutable-globals dir=wasm-threads
+  export RUSTFLAGS="$base_flags -C target-feature=$features"
+  # Since Rust 1.92 (rust-lang/rust#147225) +atomics no longer makes rustc link a shared memory:
+  # without these the module links with a private memory and wasm-bindgen silently emits
+  # single-threaded glue (initThreads then traps in __externref_table_alloc). wasm-bindgen needs the
+  # memory imported and the TLS symbols exported; 4 GiB is what wasm32 can address (older rustc
+  # passed 1 GiB; the last --max-memory wins).
+  local link=(-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296
+    -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align
+    -C link-arg=--export=__tls_base)
+  if [ "$route" = rustup ] && rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+    say "route: rustup toolchain + rust-src (-Zbuild-std) ($features)"
+    RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$target_dir/$dir \
+      cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib --features threads -Zbuild-std=std,panic_abort -- "${link[@]}" >&2 || return 1
+    echo "$target_dir/$dir/$TARGET/$PROFILE/attention_playground.wasm"
+  else
+    [ "$route" = rustup ] && say "no rust-src in the rustup toolchain: the threads build takes the offline route"
+    for bin in /usr/bin/rustc /usr/bin/cargo; do
+      [ -x "$bin" ] || { say "the threads build needs std sources: 'rustup component add rust-src', or scripts/setup.sh (Debian rustc-web rust-web-src lld)"; return 1; }
+    done
+    command -v wasm-ld >/dev/null || { say "the threads build needs wasm-ld: scripts/setup.sh (installs lld)"; return 1; }
+    say "route: offline Debian rustc-web + rust-web-src (-Zbuild-std) ($features)"
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$target_dir/wasm-offline-$dir \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
+      /usr/bin/cargo rustc --profile "$PROFILE" --lib --target "$TARGET" --crate-type cdylib --features threads -Zbuild-std=std,panic_abort -- "${link[@]}" >&2 || return 1
+    echo "$target_dir/wasm-offline-$dir/$TARGET/$PROFILE/attention_playground.wasm"
+  fi
+}
+
 want=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 [ "$have" = "$want" ] || { say "ERROR: wasm-bindgen CLI $have does not match the crate's =$want; run scripts/setup.sh"; exit 1; }
@@ -64,6 +101,14 @@ have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 wasm_base=$(build_variant +simd128 wasm-simd128)
 wasm_relaxed=$(build_variant +simd128,+relaxed-simd wasm-relaxed)
 for f in "$wasm_base" "$wasm_relaxed"; do [ -f "$f" ] || { say "ERROR: $f was not produced"; exit 1; }; done
+wasm_threads=""
+if [ "${THREADS:-1}" = 0 ]; then
+  say "THREADS=0: no threads build"
+elif ! wasm_threads=$(build_threads) || [ ! -f "$wasm_threads" ]; then
+  wasm_threads=""
+fi
+[ -n "$wasm_threads" ] || [ "${THREADS:-1}" = 0 ] \
+  || say "WARNING: the threads build failed (see above); building the single-threaded builds only (the CPU path will use one core)"
 
 rm -rf pkg
 say "wasm-bindgen --target web --out-dir pkg (both builds)"
@@ -74,6 +119,19 @@ wasm-bindgen --target web --out-dir "$relaxed_tmp" "$wasm_relaxed"
 cmp -s pkg/attention_playground.js "$relaxed_tmp/attention_playground.js" \
   || { say "ERROR: the two builds' JS glue differs; they cannot share attention_playground.js"; exit 1; }
 mv "$relaxed_tmp/attention_playground_bg.wasm" pkg/attention_playground_relaxed_bg.wasm
+# The threads build has glue of its own (shared memory, the worker snippet): pkg/threads/.
+# wasm-bindgen emits threaded glue only for a module with a shared memory; without one the glue
+# would load but initThreads would trap, so such a build is dropped.
+if [ -n "$wasm_threads" ]; then
+  say "wasm-bindgen --target web --out-dir pkg/threads (threads build)"
+  if wasm-bindgen --target web --out-dir pkg/threads "$wasm_threads" && grep -q 'shared:true' pkg/threads/attention_playground.js; then
+    rm -f pkg/threads/*.d.ts pkg/threads/package.json
+  else
+    say "WARNING: the threads build has no shared memory (or wasm-bindgen failed): dropping it; single-threaded builds only"
+    rm -rf pkg/threads
+    wasm_threads=""
+  fi
+fi
 
 # The default URL becomes a choice between the two, made once by feature detection.
 default_url="new URL('attention_playground_bg.wasm', import.meta.url)"
@@ -94,13 +152,26 @@ function __relaxedSimd() {
 }
 JS
 
+# pkg/attention_playground.js chooses between the two glues when init() is called (see the file).
+mv pkg/attention_playground.js pkg/attention_playground_st.js
+exports=$(sed -n 's/^export \(class\|function\|const\) \([A-Za-z_$][A-Za-z0-9_$]*\).*/\2/p' pkg/attention_playground_st.js | grep -v '^initSync$' | sort -u)
+[ -n "$exports" ] || { say "ERROR: no exports found in the glue; update this script"; exit 1; }
+{
+  cat scripts/wasm-chooser.js
+  echo "const THREADS_BUILD = $([ -n "$wasm_threads" ] && echo true || echo false);"
+  for name in $exports; do echo "export let $name;"; done
+  echo "function bind(glue) {"
+  for name in $exports; do echo "    $name = glue.$name;"; done
+  echo "}"
+} > pkg/attention_playground.js
+
 if [ "${WASM_OPT:-0}" != 1 ] || [ "${SKIP_WASM_OPT:-0}" = 1 ]; then
   say "wasm-opt skipped (opt-in with WASM_OPT=1; Debian's binaryen 108 breaks wasm-bindgen output)"
 elif command -v wasm-opt >/dev/null 2>&1; then
-  for w in pkg/attention_playground_bg.wasm pkg/attention_playground_relaxed_bg.wasm; do
+  for w in pkg/attention_playground_bg.wasm pkg/attention_playground_relaxed_bg.wasm ${wasm_threads:+pkg/threads/attention_playground_bg.wasm}; do
     say "wasm-opt -O3 $w ($(wasm-opt --version 2>/dev/null | head -1))"
     if wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-         --enable-mutable-globals "$w" -o "$w.opt"; then
+         --enable-mutable-globals --enable-threads "$w" -o "$w.opt"; then
       mv "$w.opt" "$w"
     else
       rm -f "$w.opt"
@@ -122,8 +193,8 @@ cat > pkg/package.json <<JSON
   "module": "attention_playground.js",
   "main": "attention_playground.js",
   "types": "attention_playground.d.ts",
-  "files": ["attention_playground_bg.wasm", "attention_playground_relaxed_bg.wasm", "attention_playground.js", "attention_playground.d.ts", "attention_playground_bg.wasm.d.ts"],
-  "sideEffects": ["./snippets/*"]
+  "files": ["attention_playground_bg.wasm", "attention_playground_relaxed_bg.wasm", "attention_playground.js", "attention_playground_st.js", "threads/", "attention_playground.d.ts", "attention_playground_bg.wasm.d.ts"],
+  "sideEffects": ["./snippets/*", "./threads/snippets/*"]
 }
 JSON
 
@@ -134,4 +205,5 @@ JSON
 # The page imports ./pkg/attention_playground.js; copy (not link) so any static server works.
 rm -rf www/pkg
 cp -r pkg www/pkg
-say "done: pkg/ ($(du -h pkg/attention_playground_bg.wasm | cut -f1) + $(du -h pkg/attention_playground_relaxed_bg.wasm | cut -f1) relaxed wasm) and www/pkg"
+threads_size=$([ -n "$wasm_threads" ] && du -h pkg/threads/attention_playground_bg.wasm | cut -f1 || echo "no")
+say "done: pkg/ ($(du -h pkg/attention_playground_bg.wasm | cut -f1) + $(du -h pkg/attention_playground_relaxed_bg.wasm | cut -f1) relaxed + $threads_size threads wasm) and www/pkg"

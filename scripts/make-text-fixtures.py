@@ -7,6 +7,11 @@ tests/bert_parity.rs. Needs the model unpacked by `make build` (.cache/models/mi
 Writes tests/fixtures/text/cases.json (inputs, tokens, ids, type ids, embedding, which attention
 rows are stored) and tests/fixtures/text/attention.safetensors (f16; per case
 [layers, heads, rows, seq]; all rows for short inputs, every 16th row for long ones).
+
+Also writes tests/fixtures/text/capture.safetensors (f32) for runText's capture: for each entry of
+CAPTURES (case, layer, head), `caseC.layerL.headH.{q,k,v}` [seq, head_dim] (that head's columns of
+the query/key/value Linear outputs, biases included, unscaled) and `caseC.layerL.x` [seq, hidden]
+(the layer's input hidden state). `make-text-fixtures.py capture` writes only this file.
 """
 import json, os, sys
 import torch, transformers
@@ -46,11 +51,38 @@ CASES = [
     (LONG, None),
     (LONG + " extra words beyond the limit " * 20, None),
 ]
+# (case index, layer, head): a sentence, a pair, and a short input; first, middle and last layers.
+CAPTURES = [(0, 0, 0), (0, 3, 7), (16, 5, 11), (4, 2, 4)]
+
+
+def write_captures(tok, model):
+    d = model.config.hidden_size // model.config.num_attention_heads
+    tensors = {}
+    for case, layer, head in CAPTURES:
+        a, b = CASES[case]
+        enc = tok(a, b, return_tensors="pt")
+        seen = {}
+        attn = model.encoder.layer[layer].attention.self
+        hooks = [getattr(attn, n).register_forward_hook(lambda m, i, o, n=n: seen.update({n: o[0], "x": i[0][0]}))
+                 for n in ("query", "key", "value")]
+        with torch.no_grad():
+            model(**enc)
+        for h in hooks:
+            h.remove()
+        for name, short in (("query", "q"), ("key", "k"), ("value", "v")):
+            tensors[f"case{case}.layer{layer}.head{head}.{short}"] = seen[name][:, head * d:(head + 1) * d].contiguous().float()
+        tensors[f"case{case}.layer{layer}.x"] = seen["x"].contiguous().float()
+        print(f"capture: case {case} layer {layer} head {head}: {enc['input_ids'].shape[1]} tokens", file=sys.stderr)
+    os.makedirs(OUT, exist_ok=True)
+    save_file(tensors, os.path.join(OUT, "capture.safetensors"))
 
 
 def main():
     tok = transformers.AutoTokenizer.from_pretrained(MODEL)
     model = transformers.AutoModel.from_pretrained(MODEL, attn_implementation="eager").eval()
+    write_captures(tok, model)
+    if sys.argv[1:] == ["capture"]:
+        return
     cases, tensors = [], {}
     for i, (a, b) in enumerate(CASES):
         enc = tok(a, b, truncation="longest_first", max_length=512, return_tensors="pt") if b is not None \

@@ -2,7 +2,7 @@
 # Installs what building and testing need, and only what is missing (safe to run again):
 #   apt:   chromium, mesa-vulkan-drivers, libvulkan1 (browser + software Vulkan for GPU tests);
 #          rustc-web cargo-web rust-web-src lld (offline wasm32 route, used when rustup cannot
-#          add the wasm32 target)
+#          add the wasm32 target, and for the threads build where rustup has no rust-src)
 #   cargo: wasm-bindgen-cli of exactly the version Cargo.toml pins (=x.y.z)
 #   npm:   playwright-core (devDependency, drives Chromium in the browser tests)
 set -euo pipefail
@@ -40,11 +40,14 @@ else
 fi
 
 # --- npm ---------------------------------------------------------------------------------------
-if [ -f node_modules/playwright-core/package.json ]; then
-  say "npm: playwright-core present"
+# Every devDependency (not only playwright-core: the a11y tests need axe-core) must be installed.
+missing=$(node -e 'const fs = require("fs"), p = require("./package.json");
+  console.log(Object.keys(p.devDependencies ?? {}).filter((d) => !fs.existsSync(`node_modules/${d}/package.json`)).join(" "))' 2>/dev/null || echo "?")
+if [ -f node_modules/playwright-core/package.json ] && [ -z "$missing" ]; then
+  say "npm: devDependencies present"
 else
   command -v npm >/dev/null || { say "ERROR: npm missing (apt-get install nodejs npm)"; exit 1; }
-  say "npm: installing devDependencies (playwright-core; never downloads a browser)"
+  say "npm: installing devDependencies (playwright-core, axe-core; never downloads a browser)"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 say "ready"

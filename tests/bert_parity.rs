@@ -9,7 +9,7 @@
 //! says so and skips outside CI when it is absent).
 
 use attention_playground::cpu::CpuBackend;
-use attention_playground::models::bert::{BertModel, BertWeights};
+use attention_playground::models::bert::{BertModel, BertWeights, CaptureAt, HeadCapture};
 use attention_playground::text::Tokenizer;
 use attention_playground::weights::WeightFile;
 use attention_playground::Backend;
@@ -21,6 +21,7 @@ use support::gpu;
 // several worktrees, so a path baked in at compile time could name another checkout.
 const CASES: &str = "tests/fixtures/text/cases.json";
 const ATTENTION: &str = "tests/fixtures/text/attention.safetensors";
+const CAPTURE: &str = "tests/fixtures/text/capture.safetensors";
 
 fn weights() -> Option<BertWeights> {
     support::model_file(&support::manifest_path("text"), "MiniLM").map(|bytes| BertWeights::from_web(bytes).expect("the converted weights load"))
@@ -122,4 +123,99 @@ fn minilm_gpu_equals_cpu() {
         let max = a.embedding.iter().zip(&b.embedding).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
         assert!(max <= 1e-5, "embedding: GPU and CPU differ by {max:e}");
     }
+}
+
+/// The (case, layer, head) entries of capture.safetensors, read off its tensor names
+/// (`caseC.layerL.headH.q`).
+fn capture_entries(file: &WeightFile) -> Vec<(usize, CaptureAt)> {
+    let mut entries: Vec<(usize, CaptureAt)> = file
+        .names()
+        .iter()
+        .filter_map(|n| {
+            let rest = n.strip_suffix(".q")?;
+            let mut parts = rest.split('.');
+            let mut num = |prefix: &str| parts.next()?.strip_prefix(prefix)?.parse::<usize>().ok();
+            Some((num("case")?, CaptureAt { layer: num("layer")?, head: num("head")? }))
+        })
+        .collect();
+    entries.sort_by_key(|&(c, at)| (c, at.layer, at.head));
+    entries
+}
+
+fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Runs every capture fixture on `b`: the captured q, k, v (and the layer input x) against
+/// torch's Linear outputs (f32 fixtures), within 1e-3 max abs (measured: at most 5.8e-4, at layer
+/// 0; the values reach about ±10). The converted model stores its word embeddings in f16, which
+/// is most of that error (see scripts/models.d/text.sh). Returns the captures for a backend
+/// comparison. The capture joins the forward's single read.
+fn check_capture<B: Backend>(b: B, label: &str) -> Vec<HeadCapture> {
+    let Some(weights) = weights() else { return vec![] };
+    let tokenizer = Tokenizer::new(weights.vocab.clone()).unwrap();
+    let mut b = Counting::new(b);
+    let model = BertModel::load(&mut b, &weights).unwrap();
+    let (d, h) = (weights.config.head_dim(), weights.config.hidden);
+    let cases: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(CASES).unwrap()).unwrap();
+    let file = WeightFile::parse(std::fs::read(CAPTURE).unwrap()).unwrap();
+    let entries = capture_entries(&file);
+    assert!(entries.len() >= 3, "{CAPTURE}: {} entries", entries.len());
+    let mut got = vec![];
+    for (case, at) in entries {
+        let c = &cases["cases"][case];
+        let enc = tokenizer.encode(c["text"].as_str().unwrap(), c["pair"].as_str());
+        let seq = enc.ids.len();
+        b.reset();
+        let out = pollster::block_on(model.forward_capturing(&mut b, &enc.ids, &enc.type_ids, Some(at))).unwrap();
+        assert_eq!(b.reads, 1, "{label}: the capture is read with the maps, in one read");
+        let cap = out.capture.expect("a capture was asked for");
+        assert_eq!((cap.at, cap.head_dim), (at, d));
+        let name = format!("case{case}.layer{}.head{}", at.layer, at.head);
+        for (part, ours) in [("q", &cap.q), ("k", &cap.k), ("v", &cap.v)] {
+            let theirs = file.tensor(&format!("{name}.{part}"), &[seq, d]).unwrap();
+            let err = max_abs(ours, &theirs);
+            assert!(err <= 1e-3, "{label} {name}.{part}: max abs err {err:e}");
+            eprintln!("{label} {name}.{part}: max abs err {err:.2e}");
+        }
+        let x = file.tensor(&format!("case{case}.layer{}.x", at.layer), &[seq, h]).unwrap();
+        let err = max_abs(&cap.x, &x);
+        assert!(err <= 1e-3, "{label} {name}: layer input x max abs err {err:e}");
+        got.push(cap);
+    }
+    got
+}
+
+#[test]
+fn captured_qkv_match_torch_on_the_cpu() {
+    check_capture(CpuBackend::new(), "cpu");
+}
+
+/// GPU against torch, and against the CPU far inside that tolerance (1e-4: values up to ~10).
+#[test]
+fn captured_qkv_match_torch_and_the_cpu_on_the_gpu() {
+    let Some(g) = gpu() else { return };
+    let on_gpu = check_capture(g, "gpu");
+    let on_cpu = check_capture(CpuBackend::new(), "cpu");
+    assert_eq!(on_gpu.len(), on_cpu.len());
+    for (a, b) in on_gpu.iter().zip(&on_cpu) {
+        for (part, x, y) in [("q", &a.q, &b.q), ("k", &a.k, &b.k), ("v", &a.v, &b.v), ("x", &a.x, &b.x)] {
+            let err = max_abs(x, y);
+            assert!(err <= 1e-4, "{:?} {part}: GPU and CPU differ by {err:e}", a.at);
+        }
+    }
+}
+
+#[test]
+fn a_capture_outside_the_model_is_refused() {
+    let Some(weights) = weights() else { return };
+    let mut b = CpuBackend::new();
+    let model = BertModel::load(&mut b, &weights).unwrap();
+    let mut run = |layer, head| pollster::block_on(model.forward_capturing(&mut b, &[101, 102], &[0, 0], Some(CaptureAt { layer, head })));
+    let layer = run(6, 0).err().map(|e| e.to_string());
+    let head = run(0, 12).err().map(|e| e.to_string());
+    assert_eq!(layer.as_deref(), Some("invalid input: capture.layer must be at most 5 (0-based; the model has 6 layers), got 6"));
+    assert_eq!(head.as_deref(), Some("invalid input: capture.head must be at most 11 (0-based; the model has 12 heads), got 12"));
+    assert!(run(5, 11).unwrap().capture.is_some());
 }

@@ -68,7 +68,7 @@ fn the_text_model_prepares_its_input_beside_the_model() {
     let enc = model.encode("a a", None);
     assert_eq!(enc.tokens, ["[CLS]", "a", "a", "[SEP]"]);
     let mut slot = ModelSlot::new(model);
-    let out = pollster::block_on(slot.run(&mut Engine::Cpu(Default::default()), &enc)).unwrap();
+    let out = pollster::block_on(slot.run(&mut Engine::Cpu(Default::default()), &enc.into())).unwrap();
     assert_eq!((out.seq, out.attention.len(), out.embedding.len()), (4, 1, 4));
 }
 
@@ -112,6 +112,6 @@ fn a_lost_device_uploads_the_model_again_on_the_cpu() {
         return;
     }
     check(tiny_dinov2(), tiny_dinov2(), &image(), vision_values);
-    let enc = minilm().encode("a", Some("a a"));
+    let enc = minilm().encode("a", Some("a a")).into();
     check(minilm(), minilm(), &enc, text_values);
 }

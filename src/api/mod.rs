@@ -127,6 +127,47 @@ pub fn wasm_simd() -> String {
     if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "simd128" }.into()
 }
 
+/// Starts the CPU path's thread pool (the `threads` build, which the default `init()` loads where
+/// the page is cross-origin isolated) with `n` threads (default: `navigator.hardwareConcurrency`);
+/// resolves to the number in use. Call it from the thread that ran `init()` (a page, or the
+/// Worker the engine lives in). Once the pool runs, a second call sets how many of its threads
+/// are used (1 = single-threaded); the numbers are the same bits on any count. Other builds
+/// resolve to 1.
+#[wasm_bindgen(js_name = initThreads)]
+pub async fn init_threads(n: Option<u32>) -> std::result::Result<u32, JsValue> {
+    #[cfg(feature = "threads")]
+    {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let n = match n {
+            Some(n) => n,
+            None => js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+                .and_then(|nav| js_sys::Reflect::get(&nav, &"hardwareConcurrency".into()))
+                .ok()
+                .and_then(|v| v.as_f64())
+                .map_or(1, |v| v as u32),
+        }
+        .max(1);
+        if STARTED.load(Ordering::Relaxed) == 0 {
+            wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(n as usize)).await?;
+            STARTED.store(n, Ordering::Relaxed);
+        }
+        crate::cpu::pool::set_threads(n as usize);
+        Ok(crate::cpu::pool::threads() as u32)
+    }
+    #[cfg(not(feature = "threads"))]
+    {
+        let _ = n;
+        Ok(1)
+    }
+}
+
+/// How many threads the CPU path uses now: 1 until `initThreads` has started the pool.
+#[wasm_bindgen]
+pub fn threads() -> u32 {
+    crate::cpu::pool::threads() as u32
+}
+
 /// An attention playground bound to one backend (WebGPU or the CPU).
 #[wasm_bindgen]
 pub struct Playground {

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::fetch::fetch_bytes;
 use super::{joined_f32, js_field, parse, Playground};
 use crate::error::Error;
-use crate::models::bert::{BertWeights, MiniLm};
+use crate::models::bert::{BertWeights, CaptureAt, MiniLm, TextInput};
 use crate::playground::ModelSlot;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -32,6 +32,21 @@ export interface TextResult {
   backend: 'webgpu' | 'cpu';
   /** milliseconds for the forward pass: tokens in, maps and embedding read back */
   ms: number;
+  /** only when `runText(text, pair, { capture })` asked for it */
+  capture?: HeadCapture;
+}
+export interface RunTextOptions {
+  /** keep one head's q, k, v (0-based layer and head) */
+  capture?: { layer: number; head: number };
+}
+/** One head of one layer as the forward computed it. */
+export interface HeadCapture {
+  layer: number; head: number;
+  /** [tokens, headDim] each, row-major: that head's slice of the query, key and value
+   *  projections, biases included, before any scaling */
+  q: Float32Array; k: Float32Array; v: Float32Array;
+  /** [tokens, hidden]: the layer's input hidden state, from which q, k, v were projected */
+  x: Float32Array;
 }
 "#;
 
@@ -84,28 +99,31 @@ impl Playground {
         })
     }
 
-    /// `await pg.runText(text, pair?)`: tokens, the attention of every layer and head, and the
-    /// sentence embedding. Empty text is valid (tokens `[CLS] [SEP]`); text longer than 512
-    /// tokens is cut to fit, with `truncated: true`.
+    /// `await pg.runText(text, pair?, { capture: { layer, head } }?)`: tokens, the attention of
+    /// every layer and head, and the sentence embedding (plus one head's q, k, v when asked).
+    /// Empty text is valid (tokens `[CLS] [SEP]`); text longer than 512 tokens is cut to fit,
+    /// with `truncated: true`.
     #[wasm_bindgen(js_name = runText, unchecked_return_type = "Promise<TextResult>")]
     pub fn run_text(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "string | null")] pair: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RunTextOptions")] options: JsValue,
     ) -> Promise {
-        let args = parse::string(&text, "runText: text").and_then(|t| Ok((t, parse::optional_string(&pair, "runText: pair")?)));
-        self.queue(args, async |shared, (text, pair)| {
+        let args = parse::string(&text, "runText: text")
+            .and_then(|t| Ok((t, parse::optional_string(&pair, "runText: pair")?, capture_option(&options)?)));
+        self.queue(args, async |shared, (text, pair, capture)| {
             // Inside the session job (see loadTextModel): a forward on the CPU gives the page turns
             // between layers, in which another call may start and must wait for this one.
             let (enc, out, ms, (layers, heads)) = shared
                 .run(async |engine| {
                     let mut text_slot = shared.text.borrow_mut();
                     let slot = text_slot.as_mut().ok_or_else(not_loaded)?;
-                    let enc = slot.model().encode(&text, pair.as_deref());
+                    let input = TextInput { encoding: slot.model().encode(&text, pair.as_deref()), capture };
                     let start = now_ms();
-                    let out = slot.run(engine, &enc).await?;
+                    let out = slot.run(engine, &input).await?;
                     let c = &slot.model().weights.config;
-                    Ok((enc, out, now_ms() - start, (c.layers, c.heads)))
+                    Ok((input.encoding, out, now_ms() - start, (c.layers, c.heads)))
                 })
                 .await?;
             let r = Object::new();
@@ -121,7 +139,37 @@ impl Playground {
             js_field(&r, "truncated", &enc.truncated.into());
             js_field(&r, "backend", &shared.kind.get().js_name().into());
             js_field(&r, "ms", &ms.into());
+            if let Some(c) = &out.capture {
+                let cap = Object::new();
+                js_field(&cap, "layer", &(c.at.layer as u32).into());
+                js_field(&cap, "head", &(c.at.head as u32).into());
+                for (key, data) in [("q", &c.q), ("k", &c.k), ("v", &c.v), ("x", &c.x)] {
+                    js_field(&cap, key, &Float32Array::from(&data[..]).into());
+                }
+                js_field(&r, "capture", &cap.into());
+            }
             Ok(r.into())
         })
     }
+}
+
+/// `{ capture: { layer, head } }`, both whole numbers ≥ 0; whether they fit the model is checked
+/// by the forward, which knows it.
+fn capture_option(options: &JsValue) -> crate::error::Result<Option<CaptureAt>> {
+    if !parse::optional_options(options, "runText: options", &["capture"])? {
+        return Ok(None);
+    }
+    let capture = parse::get(options, "capture");
+    if !parse::optional_options(&capture, "runText: options.capture", &["layer", "head"])? {
+        return Ok(None);
+    }
+    let index = |key: &str| -> crate::error::Result<usize> {
+        let v = parse::get(&capture, key);
+        let name = format!("runText: options.capture.{key}");
+        if parse::absent(&v) {
+            return Err(crate::invalid!("{name} is required (a whole number ≥ 0)"));
+        }
+        parse::count(&v, &name, 0)
+    };
+    Ok(Some(CaptureAt { layer: index("layer")?, head: index("head")? }))
 }

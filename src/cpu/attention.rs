@@ -13,6 +13,7 @@ use crate::attention::positions::{alibi_bias, alibi_slopes, relative_index, rope
 use crate::attention::{dropout, size, AttentionDims, AttentionSpec, Mask, Normalizer, Positions, Score};
 use crate::backend::{AttentionArgs, AttentionOutput, HeadLayout};
 use crate::cpu::dense;
+use crate::cpu::pool::{self, Shared};
 use crate::error::Result;
 use std::borrow::Cow;
 
@@ -31,16 +32,25 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<V
     let mut entropy = spec.stats.then(|| vec![0.0f32; heads * seq_q]);
     let mut coverage = spec.stats.then(|| vec![0.0f32; heads * seq_k]);
 
-    // [ROW_BLOCK, seq_k]: scores, then weights. When the weights are returned, a block is
-    // computed in place in them (their rows for one head and block are contiguous).
-    let mut scratch_block = if weights.is_some() { Vec::new() } else { zeros(ROW_BLOCK * seq_k)? };
-    let mut scratch = Scratch::default();
+    // [ROW_BLOCK, seq_k] per head: scores, then weights. When the weights are returned, a block
+    // is computed in place in them (their rows for one head and block are contiguous).
+    let mut scratch_blocks = if weights.is_some() { Vec::new() } else { zeros(heads * ROW_BLOCK * seq_k)? };
     let contiguous_softmax = spec.normalizer == Normalizer::Softmax && !matches!(spec.mask, Mask::TopK(_));
     let scale = 1.0 / (d as f32).sqrt();
     // Kept weights sum to at most 1/(1−p) (1 without dropout; a little more in rounding).
     let weight_sum = 1.001 * spec.dropout.map_or(1.0, |dr| dropout::rescale(dr.p)) as f64;
     let o = &args.out_layout;
-    for h in 0..heads {
+    let out = Shared::new(&mut output);
+    let (weights_out, blocks_out) = (weights.as_deref_mut().map(Shared::new), Shared::new(&mut scratch_blocks));
+    let (entropy_out, coverage_out) = (entropy.as_deref_mut().map(Shared::new), coverage.as_deref_mut().map(Shared::new));
+    // One piece per head: every head is computed by the same code on whichever thread.
+    pool::for_each(heads, |h| {
+        let mut scratch = Scratch::default();
+        // SAFETY (every `slice` below): piece h alone writes head h's weights, scratch block,
+        // entropy, coverage and output rows.
+        let (mut entropy, mut coverage) = unsafe {
+            (entropy_out.as_ref().map(|e| e.slice(h * seq_q..(h + 1) * seq_q)), coverage_out.as_ref().map(|c| c.slice(h * seq_k..(h + 1) * seq_k)))
+        };
         // Dot-product scores of a block are one matrix product q_block · kᵀ, and weights · v
         // another; kᵀ [d, seq_k] and v [seq_k, d] are packed once for all blocks of the head,
         // straight from where the projection left them — unless their magnitudes could
@@ -67,9 +77,11 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<V
         };
         for i0 in (0..seq_q).step_by(ROW_BLOCK) {
             let rows = ROW_BLOCK.min(seq_q - i0);
-            let block = match weights.as_mut() {
-                Some(w) => &mut w[(h * seq_q + i0) * seq_k..][..rows * seq_k],
-                None => &mut scratch_block[..rows * seq_k],
+            let block = unsafe {
+                match weights_out.as_ref() {
+                    Some(w) => w.slice((h * seq_q + i0) * seq_k..(h * seq_q + i0 + rows) * seq_k),
+                    None => blocks_out.slice(h * ROW_BLOCK * seq_k..(h * ROW_BLOCK + rows) * seq_k),
+                }
             };
             // The 1/√d of a scaled dot product waits for the softmax pass where nothing comes
             // between them (one pass less over the block; the same numbers).
@@ -96,8 +108,8 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<V
                     _ => normalize_row(spec.normalizer, spec.mask, i, row, &mut scratch),
                 }
                 if let (Some(e), Some(c)) = (entropy.as_mut(), coverage.as_mut()) {
-                    e[h * seq_q + i] = row_entropy(row);
-                    for (cj, &w) in c[h * seq_k..(h + 1) * seq_k].iter_mut().zip(row.iter()) {
+                    e[i] = row_entropy(row);
+                    for (cj, &w) in c.iter_mut().zip(row.iter()) {
                         *cj += w;
                     }
                 }
@@ -110,14 +122,14 @@ pub fn attention(args: &AttentionArgs<'_, Vec<f32>>) -> Result<AttentionOutput<V
                 }
             }
             // [rows, d] = [rows, seq_k] · [seq_k, d], into its place in the output.
-            let out = &mut output[o.offset + h * o.head_stride + i0 * o.row_stride..];
+            let at = o.offset + h * o.head_stride + i0 * o.row_stride;
             if v_max as f64 * weight_sum <= f32::MAX as f64 / 2.0 {
-                dense::matmul_packed_into(block, seq_k, &v_packed, rows, seq_k, d, out, o.row_stride);
+                dense::matmul_packed_shared(block, seq_k, &v_packed, rows, seq_k, d, &out, at, o.row_stride);
             } else {
-                saturating_output(block, rows, seq_k, v, args.v_layout.row_stride, d, out, o.row_stride);
+                saturating_output(block, rows, seq_k, v, args.v_layout.row_stride, d, &out, at, o.row_stride);
             }
         }
-    }
+    });
     Ok(AttentionOutput { output, weights, entropy, coverage })
 }
 
@@ -150,11 +162,13 @@ fn dot_stays_finite(q_max: f32, k_max: f32, d: usize) -> bool {
 /// weights · v in f64, saturated to ±f32::MAX: for values so large the f32 product could
 /// overflow (and +∞ − ∞ give NaN).
 #[allow(clippy::too_many_arguments)]
-fn saturating_output(w: &[f32], rows: usize, seq_k: usize, v: &[f32], ldv: usize, d: usize, out: &mut [f32], ldo: usize) {
+fn saturating_output(w: &[f32], rows: usize, seq_k: usize, v: &[f32], ldv: usize, d: usize, out: &Shared<'_>, at: usize, ldo: usize) {
     for r in 0..rows {
-        for c in 0..d {
+        // SAFETY: the calling piece alone writes these rows of its head.
+        let out = unsafe { out.slice(at + r * ldo..at + r * ldo + d) };
+        for (c, o) in out.iter_mut().enumerate() {
             let sum: f64 = (0..seq_k).map(|j| w[r * seq_k + j] as f64 * v[j * ldv + c] as f64).sum();
-            out[r * ldo + c] = sum.clamp(-f32::MAX as f64, f32::MAX as f64) as f32;
+            *o = sum.clamp(-f32::MAX as f64, f32::MAX as f64) as f32;
         }
     }
 }

@@ -9,6 +9,7 @@
 //! agree exactly; GELU uses a vectorizable erf ([`gelu_fast`]) instead of libm's.
 
 use crate::backend::{Activation, LayerNorm, Linear, Weight};
+use crate::cpu::pool::{self, Shared};
 use crate::ensure;
 use crate::error::Result;
 
@@ -210,7 +211,7 @@ pub fn linear(op: &Linear<'_, Vec<f32>, PackedWeight>) -> Vec<f32> {
         Weight::Tensor(w) => Panels::Pack(w),
         Weight::Uploaded(w) => Panels::Packed(&w.panels),
     };
-    gemm(op.x, k, w, rows, k, n, &mut y, n, op.bias.map(|b| b.as_slice()), |row, cols, yr| epilogue(op, row, cols, yr, true));
+    gemm(op.x, k, w, rows, k, n, &Shared::new(&mut y), 0, n, op.bias.map(|b| b.as_slice()), &|row, cols, yr| epilogue(op, row, cols, yr, true));
     y
 }
 
@@ -302,42 +303,74 @@ enum Panels<'a> {
 /// Panics if an operand does not fit its shape.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_packed_into(x: &[f32], ldx: usize, packed: &[f32], rows: usize, k: usize, n: usize, y: &mut [f32], ldy: usize) {
-    assert!(holds(x.len(), rows, k, ldx) && packed.len() == packed_len(k, n) && holds(y.len(), rows, n, ldy), "matmul_packed_into: operands do not fit {rows}×{k}·{k}×{n}");
-    gemm(x, ldx, Panels::Packed(packed), rows, k, n, y, ldy, None, |_, _, _| {});
+    matmul_packed_shared(x, ldx, packed, rows, k, n, &Shared::new(y), 0, ldy);
 }
+
+/// [`matmul_packed_into`] into rows of a buffer other pieces of a `pool::for_each` also write
+/// (attention heads side by side in one output): y[at + r·ldy + c] for r < rows, c < n only.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_packed_shared(x: &[f32], ldx: usize, packed: &[f32], rows: usize, k: usize, n: usize, y: &Shared<'_>, at: usize, ldy: usize) {
+    let fits = at.checked_add((rows.max(1) - 1).saturating_mul(ldy)).and_then(|v| v.checked_add(n)).is_some_and(|end| end <= y.len());
+    assert!(holds(x.len(), rows, k, ldx) && packed.len() == packed_len(k, n) && ldy >= n && fits, "matmul_packed_into: operands do not fit {rows}×{k}·{k}×{n}");
+    gemm(x, ldx, Panels::Packed(packed), rows, k, n, y, at, ldy, None, &|_, _, _| {});
+}
+
+/// Rows of one piece of a matrix product that `gemm` hands to the thread pool.
+const MC: usize = 64;
+/// Columns of one piece (a whole number of panels).
+const NC: usize = 16 * NR;
 
 /// `y = bias + x · w` (bias broadcast over rows; none: zero), then `finish(row, cols, y[row,
 /// cols])` on each finished piece of a row. y is only written, so it need not be cleared. Rows
-/// of x lie `ldx` values apart, rows of y `ldy`.
+/// of x lie `ldx` values apart, rows of y `ldy`, from y[at].
 ///
-/// Loop nest: k blocks (outer, so one block of x is reused by every panel) → column panels of
-/// w, packed → blocks of `MR` rows → the micro-kernel over the k block. Partial sums wait in `y`
-/// between k blocks; reloading them keeps the summation order of the reference.
+/// The output is cut into `MC × NC` pieces, fixed by the shape, run on `pool::for_each`; every
+/// output value is the same sequence of operations in any piece, on any thread.
 #[allow(clippy::too_many_arguments)]
-fn gemm(x: &[f32], ldx: usize, w: Panels<'_>, rows: usize, k: usize, n: usize, y: &mut [f32], ldy: usize, bias: Option<&[f32]>, mut finish: impl FnMut(usize, std::ops::Range<usize>, &mut [f32])) {
+fn gemm(x: &[f32], ldx: usize, w: Panels<'_>, rows: usize, k: usize, n: usize, y: &Shared<'_>, at: usize, ldy: usize, bias: Option<&[f32]>, finish: &(dyn Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync)) {
+    let (row_pieces, col_pieces) = (rows.div_ceil(MC), n.div_ceil(NC));
+    pool::for_each(row_pieces * col_pieces, |p| {
+        let (r0, n0) = (p / col_pieces * MC, p % col_pieces * NC);
+        let piece = Piece { rows: r0..(r0 + MC).min(rows), cols: n0..(n0 + NC).min(n) };
+        gemm_piece(x, ldx, w, k, n, y, at, ldy, bias, finish, piece);
+    });
+}
+
+/// Output rows and columns of one piece of [`gemm`].
+struct Piece {
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+}
+
+/// One piece of [`gemm`]. Loop nest: k blocks (outer, so one block of x is reused by every
+/// panel) → column panels of w, packed → blocks of `MR` rows → the micro-kernel over the k
+/// block. Partial sums wait in `y` between k blocks; reloading them keeps the summation order
+/// of the reference.
+#[allow(clippy::too_many_arguments)]
+fn gemm_piece(x: &[f32], ldx: usize, w: Panels<'_>, k: usize, n: usize, y: &Shared<'_>, at: usize, ldy: usize, bias: Option<&[f32]>, finish: &(dyn Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync), piece: Piece) {
     let mut scratch = match w {
         Panels::Pack(_) => vec![0.0f32; KC.min(k) * NR],
         Panels::Packed(_) => Vec::new(),
     };
-    let mut at = 0; // offset of the next panel in a packed weight
+    let panels = n.div_ceil(NR);
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
         let last = k0 + kc == k;
-        for n0 in (0..n).step_by(NR) {
+        for n0 in piece.cols.clone().step_by(NR) {
             let nr = NR.min(n - n0);
             let panel: &[f32] = match w {
                 Panels::Pack(w) => {
                     pack(&w[k0 * n..], n, kc, n0, nr, &mut scratch[..kc * NR]);
                     &scratch[..kc * NR]
                 }
-                Panels::Packed(w) => &w[at..at + kc * NR],
+                // The k block starts after k0 full-depth rows of every panel.
+                Panels::Packed(w) => &w[(k0 * panels + n0 / NR * kc) * NR..][..kc * NR],
             };
-            at += kc * NR;
-            let mut r0 = 0;
-            while r0 < rows {
-                let m = MR.min(rows - r0);
+            let mut r0 = piece.rows.start;
+            while r0 < piece.rows.end {
+                let m = MR.min(piece.rows.end - r0);
                 let x = &x[r0 * ldx + k0..];
-                let tile = Tile { y: &mut *y, row0: r0, col0: n0, cols: nr, ld: ldy, start: (k0 == 0).then_some(bias) };
+                let tile = Tile { y, at, row0: r0, col0: n0, cols: nr, ld: ldy, start: (k0 == 0).then_some(bias) };
                 match m {
                     MR => block::<MR>(x, ldx, kc, panel, tile),
                     3 => block::<3>(x, ldx, kc, panel, tile),
@@ -346,7 +379,9 @@ fn gemm(x: &[f32], ldx: usize, w: Panels<'_>, rows: usize, k: usize, n: usize, y
                 }
                 if last {
                     for row in r0..r0 + m {
-                        finish(row, n0..n0 + nr, &mut y[row * ldy + n0..row * ldy + n0 + nr]);
+                        let start = at + row * ldy + n0;
+                        // SAFETY: this piece alone writes rows piece.rows × columns piece.cols.
+                        finish(row, n0..n0 + nr, unsafe { y.slice(start..start + nr) });
                     }
                 }
                 r0 += m;
@@ -371,10 +406,11 @@ fn pack(w: &[f32], n: usize, kc: usize, n0: usize, nr: usize, panel: &mut [f32])
     }
 }
 
-/// Where an `M × NR` accumulator block lives in y: rows row0.. (`ld` apart), columns
-/// col0..col0+cols.
+/// Where an `M × NR` accumulator block lives in y: rows row0.. (`ld` apart, from y[at]),
+/// columns col0..col0+cols.
 struct Tile<'a> {
-    y: &'a mut [f32],
+    y: &'a Shared<'a>,
+    at: usize,
     row0: usize,
     col0: usize,
     cols: usize,
@@ -384,6 +420,14 @@ struct Tile<'a> {
 }
 
 impl Tile<'_> {
+    /// Row i of the block in y.
+    #[inline(always)]
+    fn row(&self, i: usize) -> &mut [f32] {
+        let at = self.at + (self.row0 + i) * self.ld + self.col0;
+        // SAFETY: a tile lies inside the piece of y that only the running piece of gemm writes.
+        unsafe { self.y.slice(at..at + self.cols) }
+    }
+
     #[inline(always)]
     fn load<const M: usize>(&self) -> [[f32; NR]; M] {
         let mut acc = [[0.0f32; NR]; M];
@@ -400,10 +444,10 @@ impl Tile<'_> {
             None => {}
         }
         for (i, a) in acc.iter_mut().enumerate() {
-            let at = (self.row0 + i) * self.ld + self.col0;
-            match <&[f32; NR]>::try_from(&self.y[at..at + self.cols]) {
+            let y = self.row(i);
+            match <&[f32; NR]>::try_from(&*y) {
                 Ok(full) => *a = *full,
-                Err(_) => a[..self.cols].copy_from_slice(&self.y[at..at + self.cols]),
+                Err(_) => a[..self.cols].copy_from_slice(y),
             }
         }
         acc
@@ -412,10 +456,10 @@ impl Tile<'_> {
     #[inline(always)]
     fn store<const M: usize>(&mut self, acc: &[[f32; NR]; M]) {
         for (i, a) in acc.iter().enumerate() {
-            let at = (self.row0 + i) * self.ld + self.col0;
-            match <&mut [f32; NR]>::try_from(&mut self.y[at..at + self.cols]) {
+            let y = self.row(i);
+            match <&mut [f32; NR]>::try_from(&mut *y) {
                 Ok(full) => *full = *a,
-                Err(_) => self.y[at..at + self.cols].copy_from_slice(&a[..self.cols]),
+                Err(_) => y.copy_from_slice(&a[..self.cols]),
             }
         }
     }
@@ -496,14 +540,20 @@ fn micro<const M: usize>(x: &[f32], ldx: usize, kc: usize, panel: &[f32], acc: &
 pub fn layer_norm(op: &LayerNorm<'_, Vec<f32>>) -> Vec<f32> {
     let d = op.dim;
     let mut y = vec![0.0f32; op.rows * d];
-    for (xr, yr) in op.x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
-        let mean = sum8(xr, |v| v) / d as f32;
-        let var = sum8(xr, |v| (v - mean) * (v - mean)) / d as f32;
-        let inv = 1.0 / (var + op.eps).sqrt();
-        for (((o, &v), &g), &b) in yr.iter_mut().zip(xr).zip(op.gamma).zip(op.beta) {
-            *o = (v - mean) * inv * g + b;
+    let out = Shared::new(&mut y);
+    pool::for_each(op.rows.div_ceil(MC), |p| {
+        let rows = p * MC..(p * MC + MC).min(op.rows);
+        // SAFETY: piece p alone writes its rows.
+        let y = unsafe { out.slice(rows.start * d..rows.end * d) };
+        for (xr, yr) in op.x[rows.start * d..rows.end * d].chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+            let mean = sum8(xr, |v| v) / d as f32;
+            let var = sum8(xr, |v| (v - mean) * (v - mean)) / d as f32;
+            let inv = 1.0 / (var + op.eps).sqrt();
+            for (((o, &v), &g), &b) in yr.iter_mut().zip(xr).zip(op.gamma).zip(op.beta) {
+                *o = (v - mean) * inv * g + b;
+            }
         }
-    }
+    });
     y
 }
 

@@ -3,6 +3,7 @@
 mod attention;
 pub mod dense;
 pub mod upsample;
+pub mod pool;
 
 use crate::attention::check::check_args;
 use crate::attention::flash;

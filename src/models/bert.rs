@@ -312,6 +312,40 @@ pub struct BertOutput {
     pub attention: Vec<Vec<f32>>,
     /// [hidden]: mean-pooled, L2-normalized last hidden state.
     pub embedding: Vec<f32>,
+    /// The head asked for with [`CaptureAt`], if any.
+    pub capture: Option<HeadCapture>,
+}
+
+/// Which head of which layer a forward keeps the projections of (0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaptureAt {
+    pub layer: usize,
+    pub head: usize,
+}
+
+/// One head's inputs to attention, as the layer computed them: the query, key and value
+/// projections including their biases, before any scaling, each [seq, head_dim]; and `x`, the
+/// layer's input hidden state [seq, hidden] that all three were projected from.
+#[derive(Clone, Debug)]
+pub struct HeadCapture {
+    pub at: CaptureAt,
+    pub head_dim: usize,
+    pub q: Vec<f32>,
+    pub k: Vec<f32>,
+    pub v: Vec<f32>,
+    pub x: Vec<f32>,
+}
+
+impl HeadCapture {
+    /// Cuts head `at.head` out of a fused [seq, 3·hidden] projection (q | k | v, heads side by
+    /// side in each).
+    fn from_fused(at: CaptureAt, qkv: &[f32], x: Vec<f32>, seq: usize, hidden: usize, head_dim: usize) -> HeadCapture {
+        let part = |which: usize| -> Vec<f32> {
+            let start = which * hidden + at.head * head_dim;
+            (0..seq).flat_map(|t| &qkv[t * 3 * hidden + start..][..head_dim]).copied().collect()
+        };
+        HeadCapture { at, head_dim, q: part(0), k: part(1), v: part(2), x }
+    }
 }
 
 pub struct BertModel<B: Backend> {
@@ -352,7 +386,17 @@ impl<B: Backend> BertModel<B> {
 
     /// Runs the encoder on one sequence of token ids (with their segment ids).
     pub async fn forward(&self, b: &mut B, ids: &[u32], type_ids: &[u32]) -> Result<BertOutput> {
+        self.forward_capturing(b, ids, type_ids, None).await
+    }
+
+    /// [`forward`](Self::forward), also keeping one head's q, k, v and its layer's input; they
+    /// come back in the same single read as the maps.
+    pub async fn forward_capturing(&self, b: &mut B, ids: &[u32], type_ids: &[u32], capture: Option<CaptureAt>) -> Result<BertOutput> {
         let c = &self.config;
+        if let Some(at) = capture {
+            ensure!(at.layer < c.layers, "capture.layer must be at most {} (0-based; the model has {} layers), got {}", c.layers - 1, c.layers, at.layer);
+            ensure!(at.head < c.heads, "capture.head must be at most {} (0-based; the model has {} heads), got {}", c.heads - 1, c.heads, at.head);
+        }
         let (seq, h) = (ids.len(), c.hidden);
         ensure!(seq > 0, "no tokens to run");
         ensure!(seq <= c.max_positions, "{seq} tokens exceed the model's {} positions", c.max_positions);
@@ -372,17 +416,33 @@ impl<B: Backend> BertModel<B> {
         let mut x = self.embeddings_norm.forward(b, &x, seq)?;
 
         let mut maps = Vec::with_capacity(self.layers.len());
-        for l in &self.layers {
-            let (y, weights) = l.attention.forward(b, &x, seq, Residual { x: &x, scale: None })?; // [seq, hidden], [heads, seq, seq]
+        let mut kept = None; // (layer input x, its fused qkv) for the captured layer
+        for (i, l) in self.layers.iter().enumerate() {
+            let captured = capture.is_some_and(|at| at.layer == i);
+            let (y, weights, qkv) = l.attention.forward_keeping_qkv(b, &x, seq, Residual { x: &x, scale: None })?; // [seq, hidden], [heads, seq, seq]
             let y = l.attention_norm.forward(b, &y, seq)?;
             let z = l.mlp.forward(b, &y, seq, Residual { x: &y, scale: None })?;
-            x = l.output_norm.forward(b, &z, seq)?;
+            let next = l.output_norm.forward(b, &z, seq)?;
+            if captured {
+                kept = Some((std::mem::replace(&mut x, next), qkv));
+            } else {
+                x = next;
+            }
             maps.push(weights);
             b.checkpoint().await;
         }
 
         maps.push(x);
+        let kept_len = kept.as_ref().map_or(0, |_| 2);
+        if let Some((x_in, qkv)) = kept {
+            maps.extend([x_in, qkv]);
+        }
         let mut out = b.read_owned(maps).await?;
+        let mut kept = out.split_off(out.len() - kept_len).into_iter();
+        let capture = match (capture, kept.next(), kept.next()) {
+            (Some(at), Some(x_in), Some(qkv)) => Some(HeadCapture::from_fused(at, &qkv, x_in, seq, h, c.head_dim())),
+            _ => None,
+        };
         let hidden = out.pop().expect("read returns one vector per tensor"); // [seq, hidden]
         let attention = out;
         // Mean pooling over the (unpadded) sequence, then L2 normalization.
@@ -392,7 +452,7 @@ impl<B: Backend> BertModel<B> {
         }
         let norm = embedding.iter().map(|v| (v / seq as f32).powi(2)).sum::<f32>().sqrt().max(1e-12);
         embedding.iter_mut().for_each(|v| *v = *v / seq as f32 / norm);
-        Ok(BertOutput { seq, attention, embedding })
+        Ok(BertOutput { seq, attention, embedding, capture })
     }
 }
 
@@ -415,17 +475,30 @@ impl MiniLm {
     }
 }
 
+/// What one MiniLM forward takes: the tokens, and which head to capture, if any.
+pub struct TextInput {
+    pub encoding: Encoding,
+    pub capture: Option<CaptureAt>,
+}
+
+impl From<Encoding> for TextInput {
+    fn from(encoding: Encoding) -> TextInput {
+        TextInput { encoding, capture: None }
+    }
+}
+
 impl Model for MiniLm {
     type On<B: Backend> = BertModel<B>;
-    type Input = Encoding;
+    type Input = TextInput;
     type Output = BertOutput;
 
     fn upload<B: Backend>(&self, b: &mut B) -> Result<BertModel<B>> {
         BertModel::load(b, &self.weights)
     }
 
-    async fn forward<B: Backend>(&self, on: &mut BertModel<B>, b: &mut B, enc: &Encoding) -> Result<BertOutput> {
-        on.forward(b, &enc.ids, &enc.type_ids).await
+    async fn forward<B: Backend>(&self, on: &mut BertModel<B>, b: &mut B, input: &TextInput) -> Result<BertOutput> {
+        let enc = &input.encoding;
+        on.forward_capturing(b, &enc.ids, &enc.type_ids, input.capture).await
     }
 }
 

@@ -101,11 +101,17 @@ impl<B: Backend> SelfAttention<B> {
     /// `h` [rows, hidden] → (output [rows, hidden], attention weights [heads, rows, rows]):
     /// scaled dot product, softmax, weights returned.
     pub fn forward(&self, b: &mut B, h: &B::Tensor, rows: usize, residual: Residual<'_, B::Tensor>) -> Result<(B::Tensor, B::Tensor)> {
+        self.forward_keeping_qkv(b, h, rows, residual).map(|(y, weights, _)| (y, weights))
+    }
+
+    /// [`Self::forward`], also returning the fused projection [rows, 3·hidden] (q | k | v, biases
+    /// added, before any scaling), for views that show a head's q, k and v.
+    pub fn forward_keeping_qkv(&self, b: &mut B, h: &B::Tensor, rows: usize, residual: Residual<'_, B::Tensor>) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
         let qkv = b.linear(&self.qkv.op(h, rows))?; // [rows, 3·hidden]
         let dims = AttentionDims { heads: self.heads, seq_q: rows, seq_k: rows, head_dim: self.head_dim };
         let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &AttentionSpec::default()))?;
         let weights = att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?;
         let y = b.linear(&LinearOp { residual: Some(residual.x), residual_scale: residual.scale, ..self.out.op(&att.output, rows) })?;
-        Ok((y, weights))
+        Ok((y, weights, qkv))
     }
 }

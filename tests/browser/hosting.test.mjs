@@ -50,6 +50,12 @@ export default {
         document.body.append(el);
         await el.ready;
         out.elementTokens = el.shadowRoot.querySelector('#heatmap, [data-tokens]')?.dataset.tokens;
+        // Its engine runs in a Worker started from a same-origin blob: module (pkg/worker.js is
+        // the same module the element uses).
+        const w = await import(new URL('pkg/worker.js', base).href);
+        out.thread = w.engineThread();
+        const wr = await (await w.Playground.create()).attention({ q: [1, 0, 0, 1], k: [1, 0, 0, 1], v: [1, 2, 3, 4], heads: 1, seqQ: 2, seqK: 2, headDim: 2, score: 'dot' });
+        out.workerWeights = Array.from(wr.weights);
         const ap = await import(new URL('pkg/attention_playground.js', base).href);
         await ap.default();
         const pg = await ap.Playground.create();
@@ -60,6 +66,8 @@ export default {
       const e = Math.E / (Math.E + 1);
       const want = [e, 1 - e, 1 - e, e];
       got.weights.forEach((w, i) => assert.ok(Math.abs(w - want[i]) < 1e-6, `weights ${got.weights} ≠ ${want}`));
+      assert.deepEqual(got.thread, { thread: 'worker', notice: null }, 'the element\'s engine is not in a worker on the other origin');
+      assert.deepEqual(got.workerWeights, got.weights);
       assert.equal(got.element, 'function', '<attention-playground> is not defined after importing pkg/element.js');
       assert.equal(got.elementTokens, '11', 'the element did not draw its attention view on the other origin');
     });

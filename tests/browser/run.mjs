@@ -7,7 +7,8 @@
 // A test file's default export maps test names to async functions receiving a context:
 //   { mode, expectBackend, baseUrl, harness(query?), open(path), assert }
 // `harness(query?)` opens www/harness.html (pkg loaded as window.ap; query '?wasm=simd128' picks
-// that build); `open(path)` any page under www/.
+// that build); `open(path, context?)` any page under www/ (context: Playwright context options,
+// e.g. a phone's viewport and touch).
 // Pages that log console errors or throw fail the test.
 import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
@@ -51,7 +52,7 @@ try {
             baseUrl,
             assert,
             harness: (query) => track(openHarness(browser, baseUrl, { query })),
-            open: (path) => track(openPage(browser, new URL(path, baseUrl).href)),
+            open: (path, context) => track(openPage(browser, new URL(path, baseUrl).href, { context })),
           };
           const start = performance.now();
           try {

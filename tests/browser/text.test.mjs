@@ -1,7 +1,7 @@
 // MiniLM in the browser: parity with PyTorch (the fixtures of tests/bert_parity.rs, made by
 // scripts/make-text-fixtures.py): tokens identical, attention max |Δ| ≤ 2e-3 on the stored rows
-// of all 72 maps, embedding cosine ≥ 0.9999 (with the relaxed-SIMD build init() picks in Chromium,
-// and in the CPU browser with the SIMD128 build too). Then clear errors, and a GPU device loss mid-use.
+// of all 72 maps, embedding cosine ≥ 0.9999 (with the threads build init() picks in this isolated
+// page, on 1 thread and in the CPU browser on 2, and with the relaxed-SIMD and SIMD128 builds too). Then clear errors, and a GPU device loss mid-use.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from './safetensors.mjs';
@@ -75,9 +75,15 @@ export default {
     if (mode === 'cpu') for (const i of LONG_CASES) await check(page, i, assert, expectBackend);
   },
 
-  async 'init() picks the relaxed-SIMD build here; the SIMD128 build matches PyTorch too'({ harness, mode, assert }) {
-    assert.equal(await (await harness()).evaluate(() => window.ap.wasmSimd()), 'relaxed');
-    if (mode !== 'cpu') return; // the two builds differ only in the CPU path's code
+  async 'init() picks the threads build in this isolated page; on 2 threads, and the relaxed-SIMD and SIMD128 builds, it matches PyTorch too'({ harness, mode, assert }) {
+    const threaded = await harness();
+    assert.deepEqual(await threaded.evaluate(() => [crossOriginIsolated, window.ap.wasmSimd(), window.ap.threads()]), [true, 'simd128', 1]);
+    if (mode !== 'cpu') return; // the builds differ only in the CPU path's code
+    assert.equal(await threaded.evaluate(() => window.ap.initThreads(2)), 2);
+    for (const i of [...CASES, ...LONG_CASES]) await check(threaded, i, assert, 'cpu');
+    const relaxed = await harness('?wasm=relaxed');
+    assert.equal(await relaxed.evaluate(() => window.ap.wasmSimd()), 'relaxed');
+    for (const i of CASES) await check(relaxed, i, assert, 'cpu');
     const page = await harness('?wasm=simd128');
     assert.equal(await page.evaluate(() => window.ap.wasmSimd()), 'simd128');
     for (const i of [...CASES, ...LONG_CASES]) await check(page, i, assert, 'cpu');

@@ -1,28 +1,25 @@
 // Everything the views compute with comes from here: the wasm module (initialized once), one
 // Playground per backend choice, and each model loaded once per Playground. Every function is a
 // memoized promise, so any number of views and <attention-playground> elements on a page share
-// one module, one GPU device and one copy of each model. (Moving the engine into a Worker is a
-// change to this module only.)
-import init, { Playground, wasmSimd, PKG, MODELS } from './glue.js';
+// one module, one GPU device and one copy of each model. The module runs in a Worker
+// (worker-client.js), so the page's main thread only draws.
+import { MODELS } from './glue.js';
+import { Playground, ready, wasmSimd, threads, engineThread } from './worker-client.js';
 
-export { Playground, wasmSimd, MODELS };
+export { Playground, wasmSimd, threads, engineThread, MODELS };
 
-let wasm = null;
 const playgrounds = new Map(); // backend choice → Promise<Playground>
 const manifests = new Map(); // models URL → Promise<manifest>
 const perPlayground = new WeakMap(); // Playground → Map(kind/url → { promise, listeners })
 
-/** Initializes the wasm module once; `build` 'simd128' | 'relaxed' forces one of the two builds. */
-export function ready(build) {
-  const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm' }[build];
-  wasm ??= init(file ? { module_or_path: new URL(file, PKG) } : undefined);
-  return wasm;
-}
-
-/** The shared Playground for `backend` ('auto' | 'webgpu' | 'cpu'). */
-export function getPlayground({ backend = 'auto', wasm: build } = {}) {
+/**
+ * The shared Playground for `backend` ('auto' | 'webgpu' | 'cpu'). The first call starts the
+ * engine: `wasm` 'simd128' | 'relaxed' forces one of the two builds, `worker: false` keeps it on
+ * the main thread.
+ */
+export function getPlayground({ backend = 'auto', wasm: build, worker = true } = {}) {
   if (!playgrounds.has(backend)) {
-    const p = ready(build).then(() => Playground.create({ backend }));
+    const p = ready({ build, worker }).then(() => Playground.create({ backend }));
     p.catch(() => playgrounds.delete(backend)); // a failed start can be retried
     playgrounds.set(backend, p);
   }

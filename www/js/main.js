@@ -1,15 +1,17 @@
 // Boot: the shared engine (wasm + Playground on the chosen backend), the status line, and the
 // tabbed views of views.js. `?backend=cpu` (or `webgpu`) forces a backend; default 'auto'.
-// `?wasm=simd128` (or `relaxed`) forces one of the two wasm builds. The URL holds the open tab's
+// `?wasm=simd128` (or `relaxed`) forces one of the two wasm builds; `?worker=0` runs the engine on
+// the main thread (it runs in a Worker otherwise). The URL holds the open tab's
 // whole state (state.js) as it changes; `?embed=<view>` shows one view alone (for iframes),
 // `hide=` hides controls or panels, `demo=` one Mechanisms demo.
 //
 // Adding a view: one module in js/views/ exporting `mount(section, app)`, and one entry in
 // views.js. `app` = { pg, status(ms), onBackendChange(fn), initial, changed() }; views draw from
 // the typed arrays pg returns.
-import { getPlayground, wasmSimd } from './engine.js';
+import { getPlayground, wasmSimd, threads, engineThread } from './engine.js';
 import { TABS, tabOf, hideCss, mountTab } from './views.js';
 import { stateOf, withState } from './state.js';
+import { tabList } from './a11y.js';
 
 const $ = (id) => document.getElementById(id);
 let params = new URLSearchParams(location.search);
@@ -19,16 +21,36 @@ function showBackend(pg) {
   $('backend').textContent = pg.backend;
   $('backend').dataset.backend = pg.backend;
   $('backend').dataset.wasm = wasmSimd();
-  $('backend').title = `wasm build: ${wasmSimd() === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD128'}`;
+  $('backend').dataset.threads = threads();
+  $('backend').title = `wasm build: ${wasmSimd() === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD128'}, CPU path on ${threads()} thread(s)`;
   const reason = pg.fallbackReason;
   $('fallback').hidden = !reason;
   // The full reason can be long (adapter diagnostics): show its first clause, keep all in the tooltip.
   $('fallback').textContent = reason ? `(${reason.split(/[(:]/)[0].trim()})` : '';
   $('fallback').title = reason ?? '';
+  const { thread, notice } = engineThread();
+  $('backend').dataset.thread = thread;
+  $('thread-notice').hidden = !notice;
+  $('thread-notice').textContent = notice ? `(${notice})` : '';
 }
 
 /** Copies the page's link (its whole state) to the clipboard; says so beside the button. */
+// The URL follows the state at most every URL_EVERY_MS: a replaceState per keystroke cost ~3–5 ms
+// of the main thread each while typing (and Chromium ignores history calls past ~200 in 10 s).
+const URL_EVERY_MS = 250;
+let urlTimer = 0, urlAt = -Infinity;
+function writeUrl() {
+  clearTimeout(urlTimer);
+  urlTimer = 0;
+  urlAt = performance.now();
+  history.replaceState(null, '', `?${params}`);
+}
+function scheduleUrl() {
+  if (!urlTimer) urlTimer = setTimeout(writeUrl, Math.max(0, urlAt + URL_EVERY_MS - performance.now()));
+}
+
 async function copyLink() {
+  if (urlTimer) writeUrl();
   const done = $('copy-link').nextElementSibling;
   try {
     await navigator.clipboard.writeText(location.href);
@@ -44,7 +66,7 @@ async function boot() {
   const embed = tabOf(params.get('embed')) ? params.get('embed') : null;
   let pg;
   try {
-    pg = await getPlayground({ backend: params.get('backend') ?? 'auto', wasm: params.get('wasm') });
+    pg = await getPlayground({ backend: params.get('backend') ?? 'auto', wasm: params.get('wasm'), worker: params.get('worker') !== '0' });
   } catch (e) {
     $('backend').textContent = 'unavailable';
     $('fallback').hidden = false;
@@ -72,7 +94,7 @@ async function boot() {
     if (!embed) next.set('view', tab);
     if (next.toString() !== params.toString()) {
       params = next;
-      history.replaceState(null, '', `?${params}`);
+      scheduleUrl();
     }
   }
 
@@ -90,7 +112,7 @@ async function boot() {
 
   async function open(id) {
     current = id;
-    for (const b of tabs.children) b.setAttribute('aria-selected', String(b.dataset.view === id));
+    bar.select(id);
     for (const s of views.children) s.hidden = s.dataset.view !== id;
     if (!mounted.has(id)) {
       // The URL's state goes to the tab it was written for (the first one opened).
@@ -102,6 +124,7 @@ async function boot() {
     }
     await mounted.get(id);
     window.playground.view = await mounted.get(id);
+    window.playground.viewId = id;
     await remember(id);
   }
   for (const v of TABS) {
@@ -116,6 +139,7 @@ async function boot() {
     s.hidden = true;
     views.append(s);
   }
+  const bar = tabList(tabs, (b) => views.querySelector(`section[data-view="${b.dataset.view}"]`), open);
   if (embed) {
     document.body.classList.add('embedded');
     style.textContent = hideCss(embed, params.get('hide') ?? '', params.get('demo') ?? '');

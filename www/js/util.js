@@ -32,8 +32,11 @@ export function soon(fn) {
   tick.port2.postMessage(0);
 }
 
+/** Resolves in the next animation frame: views draw there, once per frame however fast results come. */
+export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
 /**
- * Debounced, never more than one `task` in flight, the latest request wins: `schedule()` runs it
+ * Never more than one `task` in flight (debounced only where `delay` > 0), the latest request wins: `schedule()` runs it
  * after `delay` ms; `edited()` also marks any run in flight as stale (the task's `stale()` then
  * says so, and it runs again with the newer input).
  */
@@ -64,8 +67,17 @@ export function latest(task, delay = 0) {
 
 /** White → deep blue for a weight in [0, 1]; sqrt so small weights stay visible. */
 export function ramp(w) {
+  const c = [0, 0, 0];
+  rampInto(c, 0, w);
+  return c;
+}
+
+/** ramp(w) written into out[at..at+3) (an image's pixels: no array per pixel). */
+export function rampInto(out, at, w) {
   const t = Math.sqrt(Math.min(1, Math.max(0, w)));
-  return [Math.round(255 - t * 222), Math.round(255 - t * 168), Math.round(255 - t * 43)];
+  out[at] = Math.round(255 - t * 222);
+  out[at + 1] = Math.round(255 - t * 168);
+  out[at + 2] = Math.round(255 - t * 43);
 }
 
 // Colour maps as stops on [0, 1] (sampled from matplotlib's viridis/magma and a plain ramp).
@@ -79,10 +91,19 @@ export const COLORMAPS = Object.keys(MAPS);
 
 /** [r, g, b] of colour map `name` at v in [0, 1]. */
 export function colour(name, v) {
+  const c = [0, 0, 0];
+  colourInto(c, 0, name, v);
+  return c;
+}
+
+/** colour(name, v) written into out[at..at+3) (an image's pixels: no array per pixel). */
+export function colourInto(out, at, name, v) {
   const stops = MAPS[name] ?? MAPS.viridis;
   const x = Math.min(1, Math.max(0, v)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x)), t = x - i;
-  return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * t));
+  const i = Math.min(stops.length - 2, Math.floor(x)), t = x - i, a = stops[i], b = stops[i + 1];
+  out[at] = Math.round(a[0] + (b[0] - a[0]) * t);
+  out[at + 1] = Math.round(a[1] + (b[1] - a[1]) * t);
+  out[at + 2] = Math.round(a[2] + (b[2] - a[2]) * t);
 }
 
 export const rgb = ([r, g, b]) => `rgb(${r},${g},${b})`;

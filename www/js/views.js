@@ -12,8 +12,8 @@ export const TABS = [
 ];
 /** The panels of a tab that can be shown alone (view="text-head" etc.). */
 export const PANELS = {
-  attention: ['attention-matrix'],
-  text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout'],
+  attention: ['attention-matrix', 'attention-steps'],
+  text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout', 'text-steps'],
   image: ['image-overlay', 'image-grid', 'image-saliency'],
   mechanisms: [],
 };

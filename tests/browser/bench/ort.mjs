@@ -85,3 +85,15 @@ export async function timeOrt(page, { model, feeds, args = null, runs = RUNS }) 
     return { ms: eval(median)(times), times };
   }, { model, feeds, args, runs, median: MEDIAN });
 }
+
+/** MiniLM benches: text of exactly n tokens with [CLS]/[SEP], single-token words (content does
+ *  not change the cost), and the ONNX export's feeds for token ids (source to eval in the page). */
+export const textOf = (n) => Array.from({ length: n - 2 }, (_, i) => ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog'][i % 8]).join(' ');
+export const TEXT_FEEDS = `(ort, ids) => {
+  const shape = [1, ids.length];
+  return {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), shape),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(ids.length).fill(1n), shape),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.length), shape),
+  };
+}`;

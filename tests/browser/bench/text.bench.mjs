@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MEDIAN, ORT_LABEL, ROOT, RUNS, mainThreadMs, median, prepareOrt, timeOrt } from './ort.mjs';
+import { MEDIAN, ORT_LABEL, ROOT, RUNS, TEXT_FEEDS as FEEDS, mainThreadMs, median, prepareOrt, textOf, timeOrt } from './ort.mjs';
 
 const SIZES = [17, 128, 512];
 const GPU_SIZES = (process.env.BENCH_GPU_SIZES ?? '17,128').split(',').map(Number);
@@ -27,8 +27,6 @@ function exportOnnx(log) {
   execFileSync(python, ['scripts/export-minilm-onnx.py', ONNX], { cwd: ROOT, stdio: 'inherit' });
 }
 
-/** Text of exactly n tokens with [CLS]/[SEP]: single-token words (content does not change the cost). */
-const textOf = (n) => Array.from({ length: n - 2 }, (_, i) => ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog'][i % 8]).join(' ');
 
 /** Median wall time of `pg.runText` (and of its own `ms`, the forward alone) on `backend`. */
 async function timeOurs(page, backend, n, runs) {
@@ -55,14 +53,6 @@ async function timeOurs(page, backend, n, runs) {
   return r;
 }
 
-const FEEDS = `(ort, ids) => {
-  const shape = [1, ids.length];
-  return {
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), shape),
-    attention_mask: new ort.Tensor('int64', new BigInt64Array(ids.length).fill(1n), shape),
-    token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.length), shape),
-  };
-}`;
 
 export default {
   name: 'text-browser',

@@ -2,13 +2,14 @@
 // single-head self-attention over them is recomputed live on the active backend.
 // State (URL keys / element attributes): text, score, temperature, normalizer, mask.
 import { tokenize, embed } from '../embedding.js';
-import { el, latest } from '../util.js';
+import { el, latest, nextFrame } from '../util.js';
 import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
+import { attentionSteps } from './attention-steps.js';
+import { glossary, explain } from '../glossary.js';
 
 const DIM = 32;
 const MAX_TOKENS = 256;
-const DEBOUNCE_MS = 60;
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 export async function mount(section, app) {
@@ -18,22 +19,28 @@ export async function mount(section, app) {
   });
   intro.dataset.part = 'intro';
   const text = el('textarea', { id: 'text', name: 'text', rows: 2, value: app.initial?.text ?? DEFAULT_TEXT });
-  text.setAttribute('aria-label', 'text to attend over');
   text.dataset.part = 'controls text';
+  const textLabel = el('label', { className: 'field' }, el('span', { textContent: 'Sentence' }), text);
+  textLabel.dataset.part = 'controls text';
+  const terms = glossary(['token', 'query', 'softmax', 'temperature', 'mask'], 'What do these words mean?', 'intro glossary');
   const ctl = el('div');
   const err = el('div', { className: 'error' });
   const map = el('div', { id: 'heatmap' });
-  const figure = el('div', { className: 'view-part' }, map);
+  const figure = el('div', { className: 'view-part' },
+    explain('Row = the word that attends (its query), column = the word attended to (its key); each row sums to 1, darker = more weight. Try: a causal mask (each word sees only earlier ones), a low temperature (sharper rows), or sparsemax (exact zeros). Focus the map and use the arrow keys to read each cell.'),
+    map);
   figure.dataset.part = 'attention-matrix';
-  section.append(intro, text, ctl, err, figure);
+  const steps = attentionSteps(app);
+  section.append(intro, terms, textLabel, ctl, err, figure, steps.root);
 
   const hm = heatmap(map);
   const changed = () => app.changed?.();
-  const opts = controls(ctl, () => (changed(), runner.schedule()));
+  const opts = controls(ctl, () => (changed(), runner.edited()));
   opts.set(app.initial ?? {});
   let updates = 0, tokens = [], backend = '';
 
-  const runner = latest(async () => {
+  // Live: no debounce, one computation in flight, the newest input wins, drawn in the next frame.
+  const runner = latest(async (stale) => {
     try {
       tokens = tokenize(text.value);
       const truncated = tokens.length > MAX_TOKENS;
@@ -46,19 +53,23 @@ export async function mount(section, app) {
         const t0 = performance.now();
         const r = await app.pg.attention({ q, k, v, heads: 1, seqQ: tokens.length, seqK: tokens.length, headDim: DIM, ...opts.get() });
         const ms = performance.now() - t0;
+        if (stale()) return;
+        await nextFrame();
+        if (stale()) return;
         backend = r.backend;
         hm.draw(r.weights, tokens, tokens);
+        steps.show(tokens, { q, k, v }, opts.get(), r.weights, DIM);
         app.status(ms);
         err.textContent = truncated ? `Only the first ${MAX_TOKENS} words are shown.` : '';
       }
       section.dataset.updates = String(++updates);
     } catch (e) {
-      err.textContent = String(e?.message ?? e);
+      if (!stale()) err.textContent = String(e?.message ?? e);
     }
-  }, DEBOUNCE_MS);
+  });
 
-  text.addEventListener('input', () => (changed(), runner.schedule()));
-  app.onBackendChange(() => runner.schedule());
+  text.addEventListener('input', () => (changed(), runner.edited()));
+  app.onBackendChange(() => runner.edited());
   const matrix = {
     png: hm.png,
     svg: hm.svg,

@@ -16,6 +16,7 @@ export function controls(root, onChange) {
   const normalizer = select('normalizer', ['softmax', 'sparsemax', 'entmax15']);
   const mask = select('mask', ['none', 'causal', 'window', 'topK']);
   const maskN = el('input', { type: 'number', name: 'maskN', min: 0, value: 2 });
+  maskN.setAttribute('aria-label', 'mask size: window half-width or k');
   // Temperature on a log scale from 0.05 to 20.
   const temp = el('input', { type: 'range', name: 'temperature', min: -3, max: 3, step: 0.01, value: 0 });
   const tempOut = el('output');

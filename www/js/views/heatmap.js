@@ -1,46 +1,96 @@
 // A [rows, cols] weight matrix as a canvas heatmap with token labels. Labels are text nodes
 // (textContent), never HTML. Exact zeros (sparsemax, masks) stay white. `svg()` / `json()` give
-// the same cells as vector <rect>s and as numbers (for export).
-import { ramp, rgb } from '../util.js';
+// the same cells as vector <rect>s and as numbers (for export). The cells fit the width the map
+// is given (a phone's too; past that it scrolls in its box), labels thin out when cells get
+// smaller than their text, and the map is one focusable element: arrow keys move a focused
+// cell, and a readout under it (a polite live region) says "row → column: weight", as does hover.
+import { ramp, rampInto, rgb } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
+import { cellNav, readout } from '../a11y.js';
+import { colourBar, evenTicks } from './colour-bar.js';
 
 const MAX_PX = 520;
+const MIN_CELL = 6; // px; below this the map scrolls in its box instead of shrinking
+const LABEL_PX = 13; // a label needs this many px of cell to stay readable; fewer: every k-th
 const LABEL_W = 90; // px for the row labels (and the column labels' height) in the SVG
 
 /** A [rows, cols] map as ImageData, one pixel per cell (also used by thumbnails elsewhere). */
 export function shade(weights, nr, nc) {
-  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1));
+  const img = new ImageData(Math.max(nc, 1), Math.max(nr, 1)), d = img.data;
+  // Every thumbnail of a long input passes here on each keystroke: no allocation per pixel.
   for (let i = 0; i < nr * nc; i++) {
-    const [r, g, b] = ramp(weights[i]);
-    img.data.set([r, g, b, 255], 4 * i);
+    rampInto(d, 4 * i, weights[i]);
+    d[4 * i + 3] = 255;
   }
   return img;
 }
 
-/** Creates the heatmap inside `root`; returns { draw(weights, rowLabels, colLabels), png, svg, json }. */
-export function heatmap(root) {
+/** Creates the heatmap inside `root`; returns { draw(weights, rowLabels, colLabels), png, svg, json }.
+ *  `opts.label` names the map for screen readers (default "attention map"). */
+export function heatmap(root, opts = {}) {
   root.classList.add('heatmap');
   const cols = document.createElement('div');
   cols.className = 'cols';
   const rows = document.createElement('div');
   rows.className = 'rows';
   const canvas = document.createElement('canvas');
+  const cursor = document.createElement('div');
+  cursor.className = 'heatmap-cursor';
+  cursor.hidden = true;
+  const cells = document.createElement('div');
+  cells.className = 'heatmap-cells';
+  cells.append(canvas, cursor);
   const tip = document.createElement('div');
   tip.className = 'tip';
   tip.hidden = true;
+  const out = readout('readout heatmap-readout');
+  const bar = colourBar();
+  bar.set({ colourAt: ramp, ticks: evenTicks(0, 1), label: opts.scale ?? 'weight (0 = none, 1 = all of the row)' });
   // The tip is position: fixed, so it can live in the heatmap (and in a shadow root with its styles).
-  root.append(document.createElement('div'), cols, rows, canvas, tip);
+  root.append(document.createElement('div'), cols, rows, cells, tip, out, bar.root);
   let state = null;
+  const describe = (r, c) => `${state.rowLabels[r]} → ${state.colLabels[c]}: ${state.weights[r * state.nc + c].toFixed(3)}`;
+  const nav = cellNav(canvas, {
+    label: opts.label ?? 'attention map (rows attend to columns)',
+    size: () => (state ? [state.rowLabels.length, state.nc] : [0, 0]),
+    describe,
+    out,
+    onMove(cell) {
+      place(cell);
+      if (cell) cursor.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+    },
+  });
+  function place(cell) {
+    cursor.hidden = !cell || !state;
+    if (!cursor.hidden) Object.assign(cursor.style, { left: `${cell.c * state.cell}px`, top: `${cell.r * state.cell}px`, width: `${state.cell}px`, height: `${state.cell}px` });
+  }
 
   function labels(el, names, cell, vertical) {
-    el.replaceChildren(...names.map((n) => {
+    const every = Math.ceil(LABEL_PX / cell);
+    el.replaceChildren(...names.map((n, i) => {
       const s = document.createElement('span');
       s.textContent = n;
       s.title = n;
       s.style[vertical ? 'width' : 'height'] = `${cell}px`;
+      if (i % every) s.className = 'thin'; // kept (the text is the label), drawn invisible
       return s;
     }));
   }
+
+  /** The px per cell that fits the width the map has (its card, panel or page section). */
+  function cellSize(n) {
+    const box = root.closest('.mech-card, .text-panels, section, .body') ?? root.parentElement;
+    const width = box?.clientWidth ? Math.min(MAX_PX, box.clientWidth - Math.min(rows.offsetWidth || 60, 110) - 28) : MAX_PX;
+    return Math.max(MIN_CELL, Math.min(28, Math.floor(width / Math.max(n, 1))));
+  }
+  // A phone turned sideways, a panel resized: redraw when the cells would change size.
+  const resize = new ResizeObserver(() => {
+    if (state && cellSize(Math.max(state.rowLabels.length, state.nc)) !== state.cell) api.draw(state.weights, state.rowLabels, state.colLabels);
+  });
+  queueMicrotask(() => {
+    const box = root.closest('.mech-card, .text-panels, section, .body');
+    if (box) resize.observe(box);
+  });
 
   canvas.onmousemove = (e) => {
     if (!state) return;
@@ -51,14 +101,17 @@ export function heatmap(root) {
     tip.style.left = `${e.clientX + 12}px`;
     tip.style.top = `${e.clientY + 12}px`;
     tip.hidden = false;
+    nav.show(r, c);
   };
   canvas.onmouseleave = () => (tip.hidden = true);
 
   const api = {
     canvas,
+    /** The readout line (what the focused or hovered cell holds). */
+    readout: out,
     draw(weights, rowLabels, colLabels) {
       const nr = rowLabels.length, nc = colLabels.length;
-      const cell = Math.max(6, Math.min(28, Math.floor(MAX_PX / Math.max(nr, nc, 1))));
+      const cell = cellSize(Math.max(nr, nc));
       canvas.width = nc * cell;
       canvas.height = nr * cell;
       const ctx = canvas.getContext('2d');
@@ -72,6 +125,8 @@ export function heatmap(root) {
       labels(rows, rowLabels, cell, false);
       root.dataset.tokens = String(nr);
       state = { weights, nc, cell, rowLabels, colLabels };
+      nav.refresh();
+      place(canvas.getRootNode().activeElement === canvas ? nav.cell : null);
     },
     png: () => canvasPNG(canvas),
     /** One <rect class="cell"> per cell, the labels as <text>. */

@@ -1,7 +1,7 @@
 // Drawing helpers for the image views: colour maps, a patch map as an overlay on the image, and
 // the per-query maps read out of the [layers, heads, tokens, tokens] attention array.
 
-import { colour } from '../util.js';
+import { colour, colourInto } from '../util.js';
 
 export { COLORMAPS } from '../util.js';
 
@@ -27,25 +27,40 @@ export function normalized(map) {
   return Array.from(map, (v) => (v - lo) / span);
 }
 
+// One scratch canvas per map size (a patch click redraws ~74 maps: a canvas and a context each
+// cost more than the pixels).
+const scratches = new Map(); // `${w}x${h}` → { canvas, ctx, img }
+
 /** Draws `map` ([h, w] values; scaled to [0, 1] unless `normalize` is false) into `canvas`
  *  (already sized), stretched smoothly, with `alpha`. */
 export function drawMap(canvas, map, w, h, { colormap = 'viridis', alpha = 1, clear = false, normalize = true } = {}) {
-  const small = document.createElement('canvas');
-  small.width = w;
-  small.height = h;
-  const sctx = small.getContext('2d');
-  const img = sctx.createImageData(w, h);
-  (normalize ? normalized(map) : map).forEach((v, i) => {
-    const [r, g, b] = colour(colormap, v);
-    img.data.set([r, g, b, 255], i * 4);
-  });
-  sctx.putImageData(img, 0, 0);
+  if (!scratches.has(`${w}x${h}`)) {
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    const ctx = c.getContext('2d');
+    scratches.set(`${w}x${h}`, { canvas: c, ctx, img: ctx.createImageData(w, h) });
+  }
+  const scratch = scratches.get(`${w}x${h}`);
+  const { data } = scratch.img;
+  let lo = 0, span = 1;
+  if (normalize) {
+    let hi = -Infinity;
+    lo = Infinity;
+    for (const v of map) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+    span = hi - lo || 1;
+  }
+  for (let i = 0; i < map.length; i++) {
+    colourInto(data, i * 4, colormap, (map[i] - lo) / span);
+    data[i * 4 + 3] = 255;
+  }
+  scratch.ctx.putImageData(scratch.img, 0, 0);
   const ctx = canvas.getContext('2d');
   if (clear) ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.save();
   ctx.globalAlpha = alpha;
   ctx.imageSmoothingEnabled = w * 4 < canvas.width;
-  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(scratch.canvas, 0, 0, canvas.width, canvas.height);
   ctx.restore();
 }
 

@@ -2,6 +2,9 @@
 // rows are layers, columns heads. Click one to open it in the main overlay.
 import { drawMap, patchRow, mapSVG } from './image-draw.js';
 import { svgWriter, composePNG } from '../export.js';
+import { thumbGrid } from '../a11y.js';
+import { colourBar } from './colour-bar.js';
+import { colour } from '../util.js';
 
 const THUMB = 64; // longer side of a thumbnail, px
 
@@ -11,9 +14,35 @@ export function gridPanel({ onPick }) {
   const caption = document.createElement('p');
   const table = document.createElement('div');
   table.className = 'image-grid-maps';
-  root.append(caption, table);
+  const bar = colourBar();
+  bar.set({ colourAt: (t) => colour('viridis', t), ticks: [[0, 'lowest'], [1, 'highest']], label: 'each map from its own lowest to highest weight' });
+  root.append(caption, table, bar.root);
   root.dataset.part = 'image-grid';
   let last = null; // { r, query, maps: [layers * heads] }, for export
+  let canvases = [];
+
+  function build(layers, heads, w, h) {
+    table.style.gridTemplateColumns = `auto repeat(${heads}, auto)`;
+    const cells = [document.createElement('span')];
+    for (let hd = 0; hd < heads; hd++) cells.push(Object.assign(document.createElement('span'), { textContent: `head ${hd + 1}` }));
+    canvases = [];
+    for (let l = 0; l < layers; l++) {
+      cells.push(Object.assign(document.createElement('span'), { textContent: `layer ${l + 1}` }));
+      for (let hd = 0; hd < heads; hd++) {
+        const c = document.createElement('canvas');
+        c.width = w;
+        c.height = h;
+        c.title = `layer ${l + 1}, head ${hd + 1}`;
+        c.dataset.layer = String(l);
+        c.dataset.head = String(hd);
+        canvases.push(c);
+        cells.push(c);
+      }
+    }
+    table.replaceChildren(...cells);
+    thumbGrid(canvases, heads, (i) => `layer ${Math.floor(i / heads) + 1}, head ${(i % heads) + 1}`,
+      (i) => onPick(Math.floor(i / heads), i % heads));
+  }
 
   const LABEL = 60, GAP = 4;
   return {
@@ -41,33 +70,17 @@ export function gridPanel({ onPick }) {
       const r = state?.result;
       if (!r) return;
       const scale = THUMB / Math.max(r.gridW, r.gridH);
-      table.style.gridTemplateColumns = `auto repeat(${r.heads}, auto)`;
+      const w = Math.round(r.gridW * scale), h = Math.round(r.gridH * scale);
       last = { r, query, maps: [] };
-      const cells = [document.createElement('span')];
-      for (let h = 0; h < r.heads; h++) {
-        const s = document.createElement('span');
-        s.textContent = `head ${h + 1}`;
-        cells.push(s);
-      }
+      // The 72 canvases stay while the model and grid do: a click only repaints them.
+      if (canvases.length !== r.layers * r.heads || canvases[0].width !== w || canvases[0].height !== h) build(r.layers, r.heads, w, h);
       for (let l = 0; l < r.layers; l++) {
-        const s = document.createElement('span');
-        s.textContent = `layer ${l + 1}`;
-        cells.push(s);
-        for (let h = 0; h < r.heads; h++) {
-          const c = document.createElement('canvas');
-          c.width = Math.round(r.gridW * scale);
-          c.height = Math.round(r.gridH * scale);
-          c.title = `layer ${l + 1}, head ${h + 1}`;
-          c.dataset.layer = String(l);
-          c.dataset.head = String(h);
-          last.maps.push(patchRow(r, l, h, query));
-          drawMap(c, last.maps.at(-1), r.gridW, r.gridH);
-          c.onclick = () => onPick(l, h);
-          cells.push(c);
+        for (let hd = 0; hd < r.heads; hd++) {
+          last.maps.push(patchRow(r, l, hd, query));
+          drawMap(canvases[l * r.heads + hd], last.maps.at(-1), r.gridW, r.gridH);
         }
       }
-      table.replaceChildren(...cells);
-      caption.textContent = `all ${r.layers * r.heads} maps (${r.layers} layers × ${r.heads} heads), query: ${query === 0 ? 'class token' : `patch ${query}`}; click one to open it`;
+      caption.textContent = `all ${r.layers * r.heads} maps (${r.layers} layers × ${r.heads} heads), query: ${query === 0 ? 'class token' : `patch ${query}`}; click one (or Enter on it) to open it`;
     },
   };
 }

@@ -6,6 +6,9 @@
 import { COLORMAPS, drawMap, markPatch, patchRow, mapSVG } from './image-draw.js';
 import { el, picker, rolloutOf } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
+import { cellNav, readout } from '../a11y.js';
+import { colourBar, evenTicks } from './colour-bar.js';
+import { colour } from '../util.js';
 
 const DISPLAY = 448; // longer side of the drawn image, in CSS pixels
 
@@ -13,6 +16,9 @@ const select = (options, value, name) => picker(name, options, value);
 
 export function overlayPanel(app, { onQuery, onChange = () => {} }) {
   const { pg } = app;
+  let state = null;
+  let query = 0;
+  let shown = null; // what redraw drew last, for export
   const layer = select([], 0, 'layer');
   const head = select([], -1, 'head');
   const source = select([['attention', 'attention'], ['rollout', 'rollout (residual-aware)']], 'attention', 'source');
@@ -35,14 +41,61 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
     label('layer', layer, 'layer'), label('head', head, 'head'), label('show', source, 'source'), label('head fusion', fusion, 'fusion'),
     label('opacity', opacity, 'opacity'), label('colours', colormap, 'colormap'), reset, queryLabel);
   controls.dataset.part = 'controls';
-  const attFigure = el('figure', {}, canvas, attCaption), salFigure = el('figure', {}, saliency, salCaption);
+  const cursor = el('div', { className: 'image-cursor', hidden: true });
+  const out = readout();
+  const attBar = colourBar(), salBar = colourBar();
+  salBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: evenTicks(0, 1), label: 'saliency' });
+  const attFigure = el('figure', {}, el('div', { className: 'image-overlay-box' }, canvas, cursor), out, attBar.root, attCaption);
+  const salCursor = el('div', { className: 'image-cursor', hidden: true });
+  const salOut = readout();
+  const salFigure = el('figure', {}, el('div', { className: 'image-overlay-box' }, saliency, salCursor), salOut, salBar.root, salCaption);
+  /** Mean saliency over patch (c, r) of the grid (the decoder's output is per pixel). */
+  const salMean = (r, c) => {
+    const { width: w, height: h, gridW, gridH, saliency: sal } = state.result;
+    const x0 = Math.floor((c * w) / gridW), x1 = Math.floor(((c + 1) * w) / gridW), y0 = Math.floor((r * h) / gridH), y1 = Math.floor(((r + 1) * h) / gridH);
+    let s = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s += sal[y * w + x];
+    return s / Math.max(1, (x1 - x0) * (y1 - y0));
+  };
+  const salNav = cellNav(saliency, {
+    label: 'saliency per image patch',
+    size: () => (state?.result?.saliency ? [state.result.gridH, state.result.gridW] : [0, 0]),
+    describe: (r, c) => `patch (${c + 1}, ${r + 1}): mean saliency ${salMean(r, c).toFixed(3)}`,
+    out: salOut,
+    onMove(cell) {
+      salCursor.hidden = !cell || !state?.result;
+      if (salCursor.hidden) return;
+      const { gridW, gridH } = state.result;
+      Object.assign(salCursor.style, { left: `${(100 * cell.c) / gridW}%`, top: `${(100 * cell.r) / gridH}%`, width: `${100 / gridW}%`, height: `${100 / gridH}%` });
+    },
+  });
+  saliency.onmousemove = (e) => {
+    const r = state?.result;
+    if (r?.saliency) salNav.show(Math.floor(e.offsetY / saliency.clientHeight * r.gridH), Math.floor(e.offsetX / saliency.clientWidth * r.gridW));
+  };
+  const patchName = (p) => (p === 0 ? 'class token' : `patch (${(p - 1) % state.result.gridW + 1}, ${Math.floor((p - 1) / state.result.gridW) + 1})`);
+  const nav = cellNav(canvas, {
+    label: 'attention over the image patches',
+    size: () => (state?.result ? [state.result.gridH, state.result.gridW] : [0, 0]),
+    describe: (r, c) => `${patchName(query)} → ${patchName(1 + r * state.result.gridW + c)}: ${shown?.map ? shown.map[r * state.result.gridW + c].toFixed(4) : 'no map'}`,
+    out,
+    onMove(cell) {
+      cursor.hidden = !cell || !state?.result;
+      if (cursor.hidden) return;
+      const { gridW, gridH } = state.result;
+      Object.assign(cursor.style, { left: `${(100 * cell.c) / gridW}%`, top: `${(100 * cell.r) / gridH}%`, width: `${100 / gridW}%`, height: `${100 / gridH}%` });
+    },
+    onPick(r, c) {
+      query = 1 + r * state.result.gridW + c;
+      redraw();
+      onQuery(query);
+      onChange();
+    },
+  });
   attFigure.dataset.part = 'image-overlay';
   salFigure.dataset.part = 'image-saliency';
   const root = el('div', { className: 'image-main' }, controls, el('div', { className: 'image-panels' }, attFigure, salFigure), note);
 
-  let state = null;
-  let query = 0;
-  let shown = null; // what redraw drew last, for export
   let pending = { layer: null, head: null };
 
   function fill(r) {
@@ -88,14 +141,22 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
     attCaption.textContent = source.value === 'rollout'
       ? `rollout through layer ${l + 1} (${fusion.value} over heads), query: ${who}`
       : `layer ${l + 1}, ${h < 0 ? 'mean of heads' : `head ${h + 1}`}, query: ${who}`;
-    if (map) drawMap(canvas, map, r.gridW, r.gridH, { colormap: colormap.value, alpha: Number(opacity.value) });
+    if (map) {
+      drawMap(canvas, map, r.gridW, r.gridH, { colormap: colormap.value, alpha: Number(opacity.value) });
+      let lo = Infinity, hi = -Infinity;
+      for (const x of map) (lo = Math.min(lo, x)), (hi = Math.max(hi, x));
+      attBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: [0, 0.5, 1].map((t) => [t, String(Number((lo + t * (hi - lo)).toPrecision(2)))]), label: 'attention weight (this map’s lowest to highest)' });
+    }
+    salBar.set({ colourAt: (t) => colour(colormap.value, t), ticks: evenTicks(0, 1), label: 'saliency' });
     shown = { map, layer: l, head: h, query, source: source.value, fusion: fusion.value, colormap: colormap.value, alpha: Number(opacity.value) };
     if (query > 0) markPatch(canvas, (query - 1) % r.gridW, Math.floor((query - 1) / r.gridW), r.gridW, r.gridH);
+    nav.refresh();
+    salNav.refresh();
     queryLabel.textContent = query === 0 ? '' : `query: ${who}`;
     fusion.disabled = source.value !== 'rollout';
     head.disabled = source.value === 'rollout';
 
-    saliency.hidden = salCaption.hidden = !r.saliency;
+    saliency.hidden = salCaption.hidden = salBar.root.hidden = salOut.hidden = !r.saliency;
     if (r.saliency) {
       saliency.width = canvas.width;
       saliency.height = canvas.height;
@@ -110,9 +171,14 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
     const py = Math.floor(e.offsetY / canvas.clientHeight * r.gridH);
     if (px < 0 || py < 0 || px >= r.gridW || py >= r.gridH) return;
     query = 1 + py * r.gridW + px;
+    nav.show(py, px);
     redraw();
     onQuery(query);
     onChange();
+  };
+  canvas.onmousemove = (e) => {
+    const r = state?.result;
+    if (r) nav.show(Math.floor(e.offsetY / canvas.clientHeight * r.gridH), Math.floor(e.offsetX / canvas.clientWidth * r.gridW));
   };
   reset.onclick = () => { query = 0; redraw(); onQuery(query); onChange(); };
   for (const c of [layer, head, source, fusion, opacity, colormap]) c.oninput = () => (redraw(), onChange());

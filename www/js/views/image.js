@@ -10,6 +10,7 @@ import { el, useCss } from '../util.js';
 import { getVisionModel } from '../engine.js';
 import { overlayPanel } from './image-overlay.js';
 import { gridPanel } from './image-grid.js';
+import { glossary, explain } from '../glossary.js';
 
 const SAMPLES = [
   ['astronaut', 'Eileen Collins (NASA)'],
@@ -39,12 +40,14 @@ export async function mount(root, app) {
       b.onclick = () => (source = name, changed(), fromUrl(imageUrl(name), name));
       return b;
     }));
-  const drop = el('div', { className: 'image-drop', tabIndex: 0 }, el('label', {}, 'choose an image ', picker), ' · drop one here · or paste (Ctrl+V)');
+  const drop = el('div', { className: 'image-drop' }, el('label', {}, 'choose an image ', picker), ' · drop one here · or paste (Ctrl+V)');
   const overlay = overlayPanel(app, { onQuery: (q) => grid.draw(state, q), onChange: changed });
   const grid = gridPanel({ onPick: (layer, head) => (overlay.select(layer, head), changed()) });
   const inputs = el('div', { className: 'image-inputs' }, drop, samples);
   inputs.dataset.part = 'controls image';
-  root.append(el('div', { className: 'image-view' }, inputs, el('div', { className: 'image-load' }, progress, status), overlay.root, grid.root));
+  const about = explain('DINOv2 cuts the image into 14 × 14-pixel patches, one token each, plus a class token. The overlay shows how much one query (the class token, or the patch you click) attends to every patch: bright = much, dark = little. Try: click an eye or the background; compare layer 1 with layer 12; switch to rollout. Focus the image and use the arrow keys to read each patch, Enter to make it the query.');
+  about.dataset.part = 'intro explain';
+  root.append(el('div', { className: 'image-view' }, about, glossary(['patch', 'classToken', 'heads', 'layer', 'rollout', 'residual'], 'What do these words mean?', 'intro glossary'), inputs, el('div', { className: 'image-load' }, progress, status), overlay.root, grid.root));
   overlay.set(app.initial ?? {});
   let source = app.initial?.image ?? SAMPLES[0][0]; // the image state: a sample's name or a URL
 

@@ -7,12 +7,14 @@ import { controls } from './controls.js';
 import { heatmap } from './heatmap.js';
 import { card, select, slider, checkbox, figure, randoms, fmt } from './mech-common.js';
 import { plotCanvas, bars } from './mech-plot.js';
+import { attentionSteps } from './attention-steps.js';
+import { labelled } from '../util.js';
 
 const DIM = 32, HIDDEN = 8;
 
 export function panel(parent, app, Playground) {
   const c = card(parent, 'panel', 'Every control',
-    'One head over the sentence. Additive scores use random W_q, W_k, v (hidden 8); "sinusoidal" adds Playground.sinusoidal(n, d) to q and k; the relative bias is −strength·|i − j|.');
+    'One head over the sentence. In the map, row = the word that attends, column = the word it attends to; each row sums to 1. Try: sparsemax (exact zeros), a causal mask, or ALiBi positions (nearby words win). Additive scores use random W_q, W_k, v (hidden 8); "sinusoidal" adds Playground.sinusoidal(n, d) to q and k; the relative bias is −strength·|i − j|.');
   c.root.classList.add('mech-panel');
   const text = document.createElement('textarea');
   text.name = 'panel-text';
@@ -26,8 +28,8 @@ export function panel(parent, app, Playground) {
   const positions = select(c.controls, 'positions', 'positions ', ['none', 'rope', 'alibi', 'relativeBias', 'sinusoidal']);
   const strength = slider(c.controls, 'biasStrength', 'bias strength ', { min: 0, max: 2, step: 0.05, value: 0.5 }, (v) => fmt(v, 2));
   const dropP = slider(c.controls, 'dropout', 'dropout p ', { min: 0, max: 0.9, step: 0.05, value: 0 }, (v) => fmt(v, 2));
-  const seed = Object.assign(document.createElement('input'), { type: 'number', name: 'dropoutSeed', min: 0, value: 1, title: 'dropout seed' });
-  c.controls.append(seed);
+  const seed = Object.assign(document.createElement('input'), { type: 'number', name: 'dropoutSeed', min: 0, value: 1 });
+  c.controls.append(labelled('dropout seed ', seed));
   const stats = checkbox(c.controls, 'stats', 'stats', true);
   const weights = checkbox(c.controls, 'returnWeights', 'return weights', true);
   text.addEventListener('input', c.schedule);
@@ -40,6 +42,8 @@ export function panel(parent, app, Playground) {
   const entPlot = plotCanvas(entFig.body, 110);
   const covFig = figure(side, 'coverage per column (column sums)');
   const covPlot = plotCanvas(covFig.body, 110);
+  const steps = attentionSteps(app, 'mech-steps');
+  c.body.after(steps.root);
   const additive = { hidden: HIDDEN, wq: randoms(HIDDEN * DIM, 41), wk: randoms(HIDDEN * DIM, 42), v: randoms(HIDDEN, 43) };
 
   c.base = base;
@@ -70,6 +74,8 @@ export function panel(parent, app, Playground) {
     mapFig.caption.textContent = r.weights ? `weights (${r.backend})` : `no weights: returnWeights false runs the fused kernel (${r.backend})`;
     mapFig.body.hidden = !r.weights;
     if (r.weights) hm.draw(r.weights, tokens, tokens);
+    const off = [pos !== 'none' && pos !== 'sinusoidal' && `positions ${pos}`, p > 0 && 'dropout', !r.weights && 'no returned weights'].filter(Boolean);
+    if (r.weights) steps.show(tokens, { q, k, v }, opts, r.weights, DIM, off.length ? `The step by step does not model ${off.join(', ')}: turn ${off.length > 1 ? 'them' : 'it'} off to follow this map.` : null);
     entFig.body.parentElement.hidden = covFig.body.parentElement.hidden = !r.entropy;
     if (r.entropy) {
       bars(entPlot, Array.from(r.entropy), [], { yMax: Math.log(n) });

@@ -5,6 +5,7 @@
 import { tokenize, embed } from '../embedding.js';
 import { card, select, button, figure, fmt } from './mech-common.js';
 import { heatmap } from './heatmap.js';
+import { labelled } from '../util.js';
 
 const DIM = 16;
 
@@ -23,7 +24,7 @@ export function demo(parent, app) {
   const c = card(parent, 'permutation', '4 · Permutation and position',
     'Left: the sentence; right: the same words shuffled. With positions "none" the right map is the left one with rows and columns permuted. RoPE and ALiBi make order matter.');
   const text = Object.assign(document.createElement('input'), { name: 'words', value: 'dogs chase cats but cats ignore dogs' });
-  c.controls.append(text);
+  c.controls.append(labelled('words ', text));
   const positions = select(c.controls, 'positions', 'positions ', ['none', 'rope', 'alibi']);
   const shuffle = button(c.controls, 'shuffle', 'shuffle');
   let seed = 7;

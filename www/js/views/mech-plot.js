@@ -99,11 +99,20 @@ export function lines(c, series, { logX = false, logY = false, xLabel = '', yLab
     const color = s.color ?? COLORS[k % COLORS.length];
     p.poly(s.xs.map((x, i) => [px(x), py(s.ys[i])]), color);
     s.xs.forEach((x, i) => p.rect(px(x) - 2, py(s.ys[i]) - 2, 4, 4, color));
-    p.text(s.name, PAD + 8 + k * 120, 14, color);
   });
-  const fmt = (v, log) => (log ? (logY ? `1e${v.toFixed(1)}` : `${2 ** v}`) : v.toPrecision(3));
-  p.text(fmt(y1, logY), 2, 26);
-  p.text(fmt(y0, logY), 2, c.height - PAD - 2);
+  // The legend, right-aligned on the top line, clear of the y axis title at the top left.
+  let right = c.width - 6;
+  for (let k = series.length - 1; k >= 0; k--) {
+    const name = `■ ${series[k].name}`;
+    right -= p.width(name);
+    p.text(name, right, 14, series[k].color ?? COLORS[k % COLORS.length]);
+    right -= 12;
+  }
+  // Axis ends as plain numbers (a log axis too: 251, not 1e2.4).
+  const plain = (x) => (Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(1) : String(Number(x.toPrecision(3))));
+  const yEnd = (v) => plain(logY ? 10 ** v : v);
+  p.text(yEnd(y1), 2, 26);
+  p.text(yEnd(y0), 2, c.height - PAD - 2);
   p.text(logX ? `${2 ** x0}` : x0.toPrecision(3), PAD, c.height - PAD + 12);
   p.text(logX ? `${2 ** x1}` : x1.toPrecision(3), c.width - 40, c.height - PAD + 12);
   p.done();

@@ -9,6 +9,7 @@ import { Playground } from '../engine.js';
 import { el, useCss } from '../util.js';
 import { svgWriter, composePNG } from '../export.js';
 import { panel } from './mech-panel.js';
+import { glossary } from '../glossary.js';
 
 export const DEMOS = ['scaling', 'temperature', 'normalizers', 'permutation', 'masks', 'multihead', 'regression', 'looking'];
 const BASE = ['score', 'temperature', 'normalizer', 'mask', 'maskN'];
@@ -53,6 +54,8 @@ function cardExporter(root) {
 export async function mount(section, app) {
   useCss(app, 'mechanisms');
   const changed = () => app.changed?.();
+  const terms = glossary(['query', 'softmax', 'temperature', 'mask', 'heads', 'entropy', 'rollout', 'residual'], 'What do these words mean?', 'glossary mech-panel');
+  section.append(terms);
   const main = panel(section, app, Playground);
   main.root.dataset.part = 'mech-panel';
   const title = el('h2', { className: 'mech-grid-title', textContent: 'Show it' });

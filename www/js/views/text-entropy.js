@@ -4,6 +4,8 @@
 import { pickMap, meanEntropy, headColor, sharpCanvas } from './text-maps.js';
 import { ramp, rgb } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
+import { cellNav, readout } from '../a11y.js';
+import { colourBar, evenTicks } from './colour-bar.js';
 
 const CELL = 26, BAR_H = 70, LABEL = 28;
 
@@ -15,9 +17,27 @@ export function entropyView(root, onPick) {
   const canvas = document.createElement('canvas');
   const caption = document.createElement('p');
   caption.className = 'muted';
-  root.append(canvas, caption);
-  let last = null, cache = null;
+  const out = readout();
+  const bar = colourBar();
+  root.append(canvas, out, bar.root, caption);
+  let last = null, cache = null, lastView = null, kb = null;
+  const nav = cellNav(canvas, {
+    label: 'entropy per layer and head',
+    size: () => (last ? [last.layers, last.heads] : [0, 0]),
+    describe: (l, h) => `layer ${l + 1}, head ${h + 1}: ${cache.ent[l * last.heads + h].toFixed(3)} nats (uniform: ${last.max.toFixed(2)})`,
+    out,
+    onMove(cell) {
+      kb = cell;
+      if (lastView) api.draw(lastView);
+    },
+    onPick: (l, h) => onPick(l, h),
+  });
 
+  canvas.onmousemove = (e) => {
+    if (!last) return;
+    const h = Math.floor((e.offsetX - LABEL) / CELL), l = Math.floor((e.offsetY - BAR_H - 8) / CELL);
+    if (e.offsetY < BAR_H) nav.show(last.layer, h); else nav.show(l, h);
+  };
   canvas.onclick = (e) => {
     if (!last) return;
     const { layers, heads } = last;
@@ -26,7 +46,7 @@ export function entropyView(root, onPick) {
     else if (h >= 0 && h < heads && e.offsetY < BAR_H) onPick(last.layer, h);
   };
 
-  return {
+  const api = {
     png: () => canvasPNG(canvas),
     /** The bars and the grid as <rect>s (class "bar" / "cell"), the labels as <text>. */
     svg() {
@@ -51,17 +71,20 @@ export function entropyView(root, onPick) {
       const ent = cache?.ent ?? [];
       return { uniform: max, entropy: Array.from({ length: layers }, (_, l) => Array.from(ent.slice(l * heads, (l + 1) * heads))) };
     },
+    /** Computes one layer's entropies (the page spreads them over tasks; draw() does what is left). */
+    prepare(v, l) {
+      const { r, keep } = v;
+      // Every map is read once per result (and visible set); layer/head picks reuse the numbers.
+      if (cache?.r !== r || cache.keep !== keep) cache = { r, keep, ent: new Float32Array(r.layers * r.heads), done: new Set() };
+      if (cache.done.has(l)) return;
+      for (let h = 0; h < r.heads; h++) cache.ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), keep.length);
+      cache.done.add(l);
+    },
     draw(v) {
+      lastView = v;
       const { r, keep, layer, head } = v;
       const m = keep.length, max = Math.log(Math.max(m, 2));
-      // Every map is read once per result (and visible set); layer/head picks reuse the numbers.
-      if (cache?.r !== r || cache.keep !== keep) {
-        const ent = new Float32Array(r.layers * r.heads);
-        for (let l = 0; l < r.layers; l++) {
-          for (let h = 0; h < r.heads; h++) ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), m);
-        }
-        cache = { r, keep, ent };
-      }
+      for (let l = 0; l < r.layers; l++) this.prepare(v, l);
       const { ent } = cache;
       last = { layers: r.layers, heads: r.heads, layer, head, m, max };
       const ctx = sharpCanvas(canvas, LABEL + r.heads * CELL + 4, BAR_H + 8 + r.layers * CELL + 16);
@@ -97,11 +120,20 @@ export function entropyView(root, onPick) {
       ctx.textAlign = 'center';
       for (let h = 0; h < r.heads; h++) ctx.fillText(`${h + 1}`, LABEL + h * CELL + CELL / 2, top + r.layers * CELL + 8);
 
+      if (kb && kb.r < r.layers && kb.c < r.heads) {
+        ctx.setLineDash([3, 2]);
+        ctx.strokeStyle = '#ff2d55';
+        ctx.strokeRect(LABEL + kb.c * CELL + 1, top + kb.r * CELL + 1, CELL - 3, CELL - 3);
+        ctx.setLineDash([]);
+      }
+      bar.set({ colourAt: (t) => shadeOf(t * max, max), ticks: evenTicks(0, max, 1), label: 'mean row entropy (nats)' });
       const e = head === 'mean' ? null : ent[layer * r.heads + head];
       caption.textContent = `Mean row entropy per head (nats; 0 = each token looks at one token, ln ${m} = ${max.toFixed(2)} = uniform). ` +
         `Bars: layer ${layer + 1}; grid: all layers, darker = more focused. ` +
-        (e === null ? '' : `Layer ${layer + 1} head ${head + 1}: ${e.toFixed(3)}. `) + 'Click a cell to open it.';
+        (e === null ? '' : `Layer ${layer + 1} head ${head + 1}: ${e.toFixed(3)}. `) + 'Click a cell, or focus the grid and press Enter, to open it.';
       root.dataset.entropy = Array.from(ent, (x) => x.toFixed(4)).join(',');
+      nav.refresh();
     },
   };
+  return api;
 }

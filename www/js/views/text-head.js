@@ -3,11 +3,12 @@
 // weight, its colour the head. Hover a token to keep only its lines (and shade what it attends
 // to, or what attends to it). Drawn on one canvas with fillText: token text is never HTML.
 import { pickMap, headColor, sharpCanvas } from './text-maps.js';
+import { textOn } from '../palette.js';
+import { readout } from '../a11y.js';
 import { svgWriter, canvasPNG } from '../export.js';
 
 const ROW = 18; // px per token row
-const COL = 120; // px for each token column
-const GAP = 170; // px between the columns, where the lines go
+const FULL_W = 410; // px: two token columns of 120 and 170 between them for the lines (narrower boxes scale it)
 const MIN_W = 0.01; // lines lighter than this are skipped: rows sum to 1, so at most 100 per row
 const LEVELS = 16; // opacity buckets: one path per (head, bucket) keeps big inputs fast
 // Rasterizing long anti-aliased lines is what costs (seconds for ~40k lines in software): draw at
@@ -45,8 +46,15 @@ export function headView(root, onToggle = () => {}) {
   wrap.append(canvas);
   const note = document.createElement('p');
   note.className = 'muted text-head-note';
-  root.append(toggles, note, wrap);
+  const out = readout();
+  // The keyboard picks a token as hover does: Up/Down a token, Left/Right queries or keys.
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'application');
+  canvas.setAttribute('aria-roledescription', 'head view');
+  canvas.setAttribute('aria-label', 'head view: up and down arrows pick a token, left and right switch between queries and keys, Escape shows all lines');
+  root.append(toggles, note, wrap, out);
 
+  let COL = 120, GAP = 170; // px per token column, and between them; fit to the box in paint()
   let v = null; // the view drawn last: { r, layer, keep, labels }
   let maps = []; // [heads] of [m, m] maps for v.layer
   let enabled = null; // Set of enabled head indices
@@ -69,6 +77,7 @@ export function headView(root, onToggle = () => {}) {
       b.dataset.head = String(h);
       b.title = `head ${h + 1}: click to toggle, double-click to show only this head`;
       b.style.setProperty('--head', headColor(h, heads));
+      b.style.setProperty('--on-head', textOn(h, heads));
       b.onclick = () => {
         if (enabled.has(h)) enabled.delete(h); else enabled.add(h);
         setEnabled([...enabled]);
@@ -89,6 +98,10 @@ export function headView(root, onToggle = () => {}) {
   function paint() {
     if (!v) return;
     const m = v.keep.length;
+    const box = root.closest('.text-panels, section, .body')?.clientWidth || FULL_W;
+    const w = Math.max(260, Math.min(FULL_W, box - 24));
+    COL = Math.round((w * 120) / FULL_W);
+    GAP = w - 2 * COL;
     const ctx = sharpCanvas(canvas, 2 * COL + GAP, Math.max(1, m) * ROW + 8);
     const x0 = COL + 6, x1 = COL + GAP - 6;
     const heads = [...enabled].sort((a, b) => a - b);
@@ -110,7 +123,10 @@ export function headView(root, onToggle = () => {}) {
     const min = focus ? MIN_W : cutoff(maps, heads);
     let lines = 0;
     drawn = [];
-    ctx.lineWidth = 2;
+    // One CSS pixel: at a device pixel ratio of 1 Skia rasterizes these as hairlines, ~10× faster
+    // in software than 2 px strokes (2000 lines: ~4 ms against ~40–55 ms per redraw, which made
+    // every result a long task on the main thread while typing; notes/live-typing.md).
+    ctx.lineWidth = 1;
     for (const hd of heads) {
       const map = maps[hd];
       const buckets = Array.from({ length: LEVELS }, () => new Path2D());
@@ -152,15 +168,46 @@ export function headView(root, onToggle = () => {}) {
     root.dataset.focus = focus ? `${focus.side}${focus.index}` : '';
   }
 
+  /** What the focused token attends to (query side) or is attended by (key side), strongest first. */
+  function describe() {
+    if (!focus || !v) return '';
+    const m = v.keep.length, heads = [...enabled];
+    if (!heads.length) return 'no heads enabled';
+    const w = Array.from({ length: m }, (_, j) => heads.reduce((s, hd) => s + (focus.side === 'q' ? maps[hd][focus.index * m + j] : maps[hd][j * m + focus.index]), 0) / heads.length);
+    const top = [...w.keys()].sort((a, b) => w[b] - w[a]).slice(0, 3).map((j) => `${v.labels[j]} ${w[j].toFixed(3)}`);
+    const who = v.labels[focus.index];
+    return focus.side === 'q'
+      ? `query ${who} (${focus.index + 1} of ${m}) attends most to: ${top.join(', ')}`
+      : `key ${who} (${focus.index + 1} of ${m}) is attended most by: ${top.join(', ')}`;
+  }
+  const focusOn = (next) => {
+    focus = next;
+    paint();
+    out.textContent = describe();
+  };
+  canvas.addEventListener('focus', () => v && !focus && focusOn({ side: 'q', index: 0 }));
+  canvas.addEventListener('keydown', (e) => {
+    if (!v || !v.keep.length) return;
+    const m = v.keep.length, f = focus ?? { side: 'q', index: 0 };
+    const next = {
+      ArrowUp: { ...f, index: Math.max(0, f.index - 1) }, ArrowDown: { ...f, index: Math.min(m - 1, f.index + 1) },
+      ArrowLeft: { ...f, side: 'q' }, ArrowRight: { ...f, side: 'k' }, Home: { ...f, index: 0 }, End: { ...f, index: m - 1 },
+    }[e.key];
+    if (next) {
+      e.preventDefault();
+      focusOn(next);
+    } else if (e.key === 'Escape' && focus) {
+      focusOn(null);
+    }
+  });
+  canvas.addEventListener('blur', () => focus && focusOn(null));
+
   canvas.onmousemove = (e) => {
     if (!v) return;
     const i = Math.floor((e.offsetY - 4) / ROW);
     const side = e.offsetX < COL ? 'q' : e.offsetX > COL + GAP ? 'k' : null;
     const next = side && i >= 0 && i < v.keep.length ? { side, index: i } : null;
-    if (next?.side !== focus?.side || next?.index !== focus?.index) {
-      focus = next;
-      paint();
-    }
+    if (next?.side !== focus?.side || next?.index !== focus?.index) focusOn(next);
   };
   canvas.onmouseleave = () => {
     if (focus) {
@@ -169,13 +216,13 @@ export function headView(root, onToggle = () => {}) {
     }
   };
 
-  const width = 2 * COL + GAP, y = (i) => 4 + i * ROW + ROW / 2;
+  const y = (i) => 4 + i * ROW + ROW / 2;
   return {
     png: () => canvasPNG(canvas),
     /** The lines drawn (one <line> each, its opacity the weight bucket) and the tokens as <text>. */
     svg() {
       const m = v?.keep.length ?? 0;
-      const s = svgWriter(width, Math.max(1, m) * ROW + 8);
+      const width = 2 * COL + GAP, s = svgWriter(width, Math.max(1, m) * ROW + 8);
       s.rect(0, 0, width, Math.max(1, m) * ROW + 8, '#fff');
       for (const [hd, i, j, p] of drawn) {
         const b = Math.min(LEVELS - 1, Math.floor(p * LEVELS));

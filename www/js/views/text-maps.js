@@ -70,10 +70,8 @@ export function meanEntropy(map, m) {
   return total / m;
 }
 
-/** The 12 head colours (distinct hues), shared by the head view, toggles and entropy bars. */
-export function headColor(h, heads, alpha = 1) {
-  return `hsla(${Math.round((360 * h) / heads)}, 75%, 42%, ${alpha})`;
-}
+// The head colours live in palette.js (chosen for colour-blind readers); re-exported for the views.
+export { headColor } from '../palette.js';
 
 /** Sizes `canvas` to w × h CSS pixels at the device's pixel ratio (sharp text); returns a cleared
  *  2D context drawing in CSS pixels. */

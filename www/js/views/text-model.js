@@ -4,6 +4,9 @@ import { pickMap } from './text-maps.js';
 import { shade } from './heatmap.js';
 import { ramp, rgb } from '../util.js';
 import { svgWriter, composePNG } from '../export.js';
+import { el } from '../util.js';
+import { colourBar, evenTicks } from './colour-bar.js';
+import { thumbGrid } from '../a11y.js';
 
 const THUMB = 56; // px per thumbnail
 const MAX_SIDE = 2 * THUMB; // longer inputs are max-pooled down to this many cells per side
@@ -31,6 +34,8 @@ export function modelView(root, onPick) {
   function build(layers, heads) {
     grid = document.createElement('div');
     grid.className = 'text-model-grid';
+    grid.setAttribute('role', 'group');
+    grid.setAttribute('aria-label', 'every layer and head: arrow keys move, Enter opens one');
     grid.style.gridTemplateColumns = `auto repeat(${heads}, ${THUMB}px)`;
     grid.append(document.createElement('span'));
     for (let h = 0; h < heads; h++) grid.append(Object.assign(document.createElement('span'), { textContent: `H${h + 1}` }));
@@ -43,15 +48,14 @@ export function modelView(root, onPick) {
         c.dataset.head = String(h);
         c.title = `layer ${l + 1}, head ${h + 1}: click to open`;
         c.style.width = c.style.height = `${THUMB}px`;
-        c.tabIndex = 0;
-        c.setAttribute('role', 'button');
-        c.onclick = () => onPick(l, h);
-        c.onkeydown = (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), onPick(l, h));
         canvases.push(c);
         grid.append(c);
       }
     }
-    root.replaceChildren(grid);
+    thumbGrid(canvases, heads, (i) => `layer ${Math.floor(i / heads) + 1}, head ${(i % heads) + 1}`, (i) => onPick(Math.floor(i / heads), i % heads));
+    const bar = colourBar();
+    bar.set({ colourAt: ramp, ticks: evenTicks(0, 1), label: 'weight (a long input: each pixel the largest of its block)' });
+    root.replaceChildren(el('div', { className: 'text-model-scroll' }, grid), bar.root);
   }
 
   const LABEL = 28, GAP = 4;
@@ -79,21 +83,22 @@ export function modelView(root, onPick) {
       return { side, maps: Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => Array.from(maps[l * heads + h]))) };
     },
     draw(v) {
+      for (let l = 0; l < v.r.layers; l++) this.drawLayer(v, l);
+    },
+    /** One layer's row of thumbnails (the page draws a layer per task while the reader types). */
+    drawLayer(v, l) {
       const { r, keep } = v;
       if (canvases.length !== r.layers * r.heads) build(r.layers, r.heads);
       const m = keep.length, side = Math.max(1, Math.min(m, MAX_SIDE));
-      thumbs = { layers: r.layers, heads: r.heads, side, maps: [] };
-      for (let l = 0; l < r.layers; l++) {
-        for (let h = 0; h < r.heads; h++) {
-          const c = canvases[l * r.heads + h];
-          c.width = c.height = side;
-          const map = pooled(pickMap(r, l, h, keep), m, side);
-          thumbs.maps[l * r.heads + h] = map;
-          const img = shade(map, side, side);
-          c.getContext('2d').putImageData(img, 0, 0);
-        }
+      if (l === 0 || thumbs?.side !== side) thumbs = { layers: r.layers, heads: r.heads, side, maps: [] };
+      for (let h = 0; h < r.heads; h++) {
+        const c = canvases[l * r.heads + h];
+        c.width = c.height = side;
+        const map = pooled(pickMap(r, l, h, keep), m, side);
+        thumbs.maps[l * r.heads + h] = map;
+        c.getContext('2d').putImageData(shade(map, side, side), 0, 0);
       }
-      this.select(v.layer, v.head);
+      if (l === r.layers - 1) this.select(v.layer, v.head);
     },
     /** Outlines the open map(s): one thumbnail, or the whole layer row for the mean of heads. */
     select(layer, head) {
@@ -101,6 +106,7 @@ export function modelView(root, onPick) {
       for (const c of canvases) {
         const on = Number(c.dataset.layer) === layer && (head === 'mean' || Number(c.dataset.head) === head);
         c.classList.toggle('selected', on);
+        c.setAttribute('aria-pressed', String(on));
       }
       root.dataset.selected = `${selected.layer},${selected.head}`;
     },

@@ -1,5 +1,6 @@
 // Text view: all-MiniLM-L6-v2 live. Type a sentence (and optionally a second one: a sentence
-// pair); after a short pause pg.runText runs the real model on the active backend and the panels
+// pair); each keystroke pg.runText runs the real model on the active backend (when no forward is
+// running; else the newest input runs when it ends) and the panels
 // draw from the returned attention [layers, heads, n, n]:
 //   text-head.js     BertViz-style head view of the chosen layer (lines per head, hover to focus)
 //   text-model.js    all layers × heads thumbnails; click to open one
@@ -10,7 +11,8 @@
 // The page paints at once; the model downloads behind a progress bar (engine.js loads it once).
 // State (URL keys / element attributes): text, pair, layer, head (1-based, or 'mean'), hideSpecial,
 // fusion, residual.
-import { el, soon, latest, useCss } from '../util.js';
+import { el, soon, latest, nextFrame, useCss } from '../util.js';
+import { glossary, explain } from '../glossary.js';
 import { getTextModel } from '../engine.js';
 import { heatmap } from './heatmap.js';
 import { visible, pickMap } from './text-maps.js';
@@ -18,13 +20,14 @@ import { headView } from './text-head.js';
 import { modelView } from './text-model.js';
 import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
+import { textSteps } from './text-steps.js';
 
-const DEBOUNCE_MS = 150;
 const MODEL = 'all-MiniLM-L6-v2';
+const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 const panel = (part, title, body, note = '') => {
-  const p = el('div', { className: 'text-panel' }, el('h3', { textContent: title }), ...(note ? [el('p', { className: 'muted', textContent: note })] : []), body);
+  const p = el('div', { className: 'text-panel' }, el('h3', { textContent: title }), ...(note ? [explain(note)] : []), body);
   p.dataset.part = part;
   return p;
 };
@@ -43,10 +46,12 @@ export async function mount(section, app) {
   const progress = el('progress', { id: 'text-progress' });
   const loadText = el('span', { textContent: 'loading the text model…' });
   const load = el('div', { className: 'text-load', role: 'status' }, progress, ' ', loadText);
+  // The part names go on the box too, so a style or a test that looks at the box sees it hidden.
   const input = part(el('textarea', { id: 'text-input', name: 'text', rows: 2, value: initial.text ?? DEFAULT_TEXT }), 'controls text');
-  input.setAttribute('aria-label', 'text for the model');
-  const pair = part(el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'optional second sentence: makes a sentence pair ([SEP] between them)' }), 'controls pair');
-  pair.setAttribute('aria-label', 'optional second sentence');
+  const inputLabel = part(el('label', { className: 'field' }, el('span', { textContent: 'Sentence' }), input), 'controls text');
+  const pair = part(el('textarea', { id: 'text-pair', name: 'pair', rows: 1, value: initial.pair ?? '', placeholder: 'makes a sentence pair, [SEP] between them' }), 'controls pair');
+  const pairLabel = part(el('label', { className: 'field' }, el('span', { textContent: 'Second sentence (optional)' }), pair), 'controls pair');
+  const terms = glossary(['token', 'cls', 'sep', 'heads', 'layer', 'query', 'entropy', 'rollout', 'residual'], 'What do these words mean?', 'intro glossary');
   const layerPick = el('select', { id: 'text-layer', name: 'layer' });
   const headPick = el('select', { id: 'text-head-pick', name: 'head' });
   const hide = el('input', { id: 'text-hide', type: 'checkbox', name: 'hideSpecial', checked: ['1', 'true', ''].includes(initial.hideSpecial) });
@@ -64,14 +69,16 @@ export async function mount(section, app) {
   const modelRoot = el('div', { id: 'text-modelview' });
   const entropyRoot = el('div', { id: 'text-entropy' });
   const rolloutRoot = el('div', { id: 'text-rollout' });
+  const stepsRoot = el('div', { id: 'text-steps' });
   const panels = {
-    'text-head': panel('text-head', 'Head view', headRoot, 'Queries left, keys right; one colour per head. Hover a token to focus its lines.'),
-    'text-matrix': panel('text-matrix', 'Matrix', matrixRoot),
-    'text-model': panel('text-model', 'Model view', modelRoot, 'All layers × heads. Click a map to open it.'),
-    'text-entropy': panel('text-entropy', 'Entropy', entropyRoot),
-    'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot),
+    'text-head': panel('text-head', 'Head view', headRoot, 'Each token appears twice: as a query (left) and as a key (right). A line from a query to a key is one head’s attention weight, its colour the head, its opacity the weight (faint ≈ 0, solid = 1). Try: hover or focus a token (arrow keys) to see only its lines; press a head number to hide or show that head.'),
+    'text-matrix': panel('text-matrix', 'Matrix', matrixRoot, 'Row = the token that attends (query), column = the token it attends to (key); each row sums to 1. Try: pick another layer or head, or hide [CLS]/[SEP] to see where the rest of the weight goes.'),
+    'text-model': panel('text-model', 'Model view', modelRoot, 'Every layer (rows) × head (columns) as a small matrix like the one above. Look for patterns: a diagonal (a token looks at itself), a stripe (everyone looks at one token). Click or press Enter on one to open it.'),
+    'text-entropy': panel('text-entropy', 'Entropy', entropyRoot, 'How focused each head is: low entropy = each token looks at one other token, high = attention spread over all tokens.'),
+    'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot, 'An estimate of how much each input token (column) has flowed into each position (row) after the chosen layer, all layers’ attention multiplied together.'),
+    'text-steps': panel('text-steps', 'Step by step', stepsRoot),
   };
-  section.append(el('div', { className: 'text-view' }, intro, load, input, pair, controls, info, notice, error,
+  section.append(el('div', { className: 'text-view' }, intro, terms, load, inputLabel, pairLabel, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
 
   const head = headView(headRoot, changed);
@@ -80,6 +87,7 @@ export async function mount(section, app) {
   const entropy = entropyView(entropyRoot, pick);
   const rollout = rolloutView(rolloutRoot, pg, changed);
   rollout.set(initial);
+  const stepsPanel = textSteps(stepsRoot, app, () => ({ text: input.value, pair: pair.value.trim() ? pair.value : undefined }));
   const headList = (v) => String(v).split(',').filter((x) => /^\d+$/.test(x)).map((x) => Number(x) - 1).filter((h) => h >= 0);
   if (initial.heads !== undefined) head.setHeads(headList(initial.heads));
 
@@ -104,7 +112,7 @@ export async function mount(section, app) {
   }
 
   // The head view and the matrix draw at once; the panels that read all 72 maps (thumbnails,
-  // entropy, rollout) follow in a later task, so a long input never holds up typing, and a newer
+  // entropy, rollout) follow in later tasks, so a long input never holds up typing, and a newer
   // render supersedes a pending one.
   let paint = 0, modelStale = false;
   /** Redraws the panels for the chosen layer/head; `all` also the per-result ones. */
@@ -117,17 +125,28 @@ export async function mount(section, app) {
     matrixRoot.dataset.view = `${v.layer},${v.head}`;
     modelStale ||= all;
     const mine = ++paint;
+    // The rollout is computed by the engine: ask now, so it runs there while this thread paints,
+    // ahead of any forward a later keystroke asks for.
+    rollout.draw(v);
+    const layers = [...Array(r.layers).keys()];
     const later = [
-      () => {
-        if (modelStale) model.draw(v); else model.select(v.layer, v.head);
-        modelStale = false;
-      },
+      // A step per layer: at 128 tokens a whole model's thumbnails or entropies take longer than
+      // a keystroke's gap on a slow machine.
+      ...(modelStale ? layers.map((l) => () => {
+        model.drawLayer(v, l);
+        if (l === r.layers - 1) modelStale = false;
+      }) : [() => model.select(v.layer, v.head)]),
+      ...layers.map((l) => () => entropy.prepare(v, l)),
       () => entropy.draw(v),
-      () => rollout.draw(v),
       () => (section.dataset.painted = String(mine)),
     ];
-    // One task each, so input events get in between them at n = 512.
-    const next = () => mine === paint && later.length && (later.shift()(), soon(next));
+    // Tasks of at most ~SLICE_MS each, so input events get in between them at n = 512, while a
+    // short input paints all in one task (a task per step would let a frame in between each).
+    const next = () => {
+      const start = performance.now();
+      while (mine === paint && later.length && performance.now() - start < SLICE_MS) later.shift()();
+      if (mine === paint && later.length) soon(next);
+    };
     soon(next);
   }
 
@@ -142,7 +161,7 @@ export async function mount(section, app) {
     changed();
   }
 
-  function show(r, ms) {
+  function show(r, ms, text) {
     const first = !state.r;
     state.r = r;
     options(layerPick, r.layers, null, 'layer');
@@ -153,6 +172,8 @@ export async function mount(section, app) {
     headPick.value = String(state.head);
     state.shown = visible(r.tokens, hide.checked);
     render(true);
+    stepsPanel.sync(r.layers, r.heads, state.layer, state.head);
+    stepsPanel.changed();
     if (first && state.head !== 'mean' && initial.heads === undefined) head.showHeads(state.head);
     app.status(ms, 'per forward');
     info.textContent = `${r.tokens.length} tokens · ${ms.toFixed(1)} ms per forward on ${pg.backend}`;
@@ -160,26 +181,31 @@ export async function mount(section, app) {
     notice.textContent = r.truncated
       ? 'The input is longer than the model’s 512 tokens: only the first 512 (with [CLS]/[SEP]) were used.'
       : '';
+    section.dataset.text = text; // the input this result is for (tests, benches)
     section.dataset.updates = String(++updates);
   }
 
-  // Debounced; one forward in flight at a time; a result whose input changed meanwhile is dropped
-  // (the newer input is already scheduled), so only the latest request renders.
+  // No debounce: a keystroke starts a forward unless one is in flight (then the newest input runs
+  // when it ends); a result whose input changed meanwhile is dropped, so only the latest request
+  // renders, in the next frame. The next forward does not wait for that frame.
   const runner = latest(async (stale) => {
     if (!ready) return;
     try {
       const t0 = performance.now();
-      const r = await pg.runText(input.value, pair.value.trim() ? pair.value : undefined);
+      const text = input.value;
+      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined);
       const ms = performance.now() - t0;
-      if (!stale()) {
-        show(r, ms);
+      if (stale()) return;
+      nextFrame().then(() => {
+        if (stale()) return;
+        show(r, ms, text);
         error.textContent = '';
-      }
+      }).catch((e) => (error.textContent = `could not show the result: ${e?.message ?? e}`));
     } catch (e) {
       // Keep the previous result on screen; say what went wrong.
       if (!stale()) error.textContent = `could not run the model: ${e?.message ?? e}`;
     }
-  }, DEBOUNCE_MS);
+  });
   const edited = () => (changed(), runner.edited());
   input.addEventListener('input', edited);
   pair.addEventListener('input', edited);
