@@ -10,6 +10,7 @@ import attention from './attention.test.mjs';
 import mechanisms from './mechanisms.test.mjs';
 import text from './text.test.mjs';
 import vision from './vision.test.mjs';
+import steps from './steps.test.mjs';
 
 const THROUGH_WORKER = {
   attention: [attention, [
@@ -29,6 +30,9 @@ const THROUGH_WORKER = {
     'runText and loadTextModel reject bad use with clear errors',
     'a GPU device loss mid-use moves runText to the CPU, still correct',
   ]],
+  steps: [steps, [
+    'runText capture: shapes, PyTorch values and clear errors on the active backend',
+  ]],
   vision: [vision, [
     'DINOv2 attention matches onnxruntime (224², square)',
     'runImage rejects bad input with clear errors',
@@ -41,7 +45,7 @@ for (const [file, [suite, names]] of Object.entries(THROUGH_WORKER)) {
     if (!suite[name]) throw new Error(`worker.test: ${file}.test.mjs has no test '${name}'`);
     tests[`through the worker: ${file} › ${name}`] = async (ctx) => {
       // The models' parity through the worker on SwiftShader takes minutes: the CPU browser runs them.
-      if (ctx.mode === 'webgpu' && (file === 'text' || file === 'vision')) return console.log('       SKIPPED on SwiftShader (model forwards take minutes); run in MODES=cpu');
+      if (ctx.mode === 'webgpu' && (file === 'text' || file === 'vision' || file === 'steps')) return console.log('       SKIPPED on SwiftShader (model forwards take minutes); run in MODES=cpu');
       const harness = async (query) => {
         const page = await ctx.harness(query ? `${query}&worker=1` : '?worker=1');
         if (!(await page.evaluate(() => window.apMain && typeof window.ap.engineThread === 'function'))) throw new Error('harness.html did not load the worker proxy');
