@@ -114,6 +114,8 @@ export default {
       `<attention-playground id="head" view="text-head" text="${SENTENCE}" layer="3" head="5"></attention-playground>
        <attention-playground id="demo" view="mechanisms" demo="3"></attention-playground>
        <attention-playground id="image" view="image-overlay" image="chelsea" layer="12" backend="cpu"></attention-playground>`);
+    // Live views (no debounce) draw their first result after `ready`: wait for the text views'.
+    await page.waitForFunction(() => document.getElementById('matrix').shadowRoot.querySelector('#text-matrix')?.dataset.view === '2,4', null, { timeout: 60000 });
     // The matrix: 13 × 13 cells; its numbers are layer 3, head 5 of the model's attention.
     const m = await exported(page, 'matrix');
     assert.equal(m.svgError, null);
