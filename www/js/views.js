@@ -13,7 +13,7 @@ export const TABS = [
 /** The panels of a tab that can be shown alone (view="text-head" etc.). */
 export const PANELS = {
   attention: ['attention-matrix', 'attention-steps'],
-  text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout', 'text-steps'],
+  text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout', 'text-steps', 'text-qk'],
   image: ['image-overlay', 'image-grid', 'image-saliency'],
   mechanisms: [],
 };
@@ -21,7 +21,7 @@ export const VIEWS = [...TABS.map((t) => t.id), ...Object.values(PANELS).flat()]
 /** The keys of each tab's state (URL parameters and element attributes). */
 export const STATE_KEYS = {
   attention: ['text', 'score', 'temperature', 'normalizer', 'mask'],
-  text: ['text', 'pair', 'layer', 'head', 'heads', 'hideSpecial', 'fusion', 'residual'],
+  text: ['text', 'pair', 'layer', 'head', 'heads', 'hideSpecial', 'fusion', 'residual', 'qk', 'qkLayer', 'qkHead', 'qkMode', 'qkSentences', 'qkToken'],
   image: ['image', 'layer', 'head', 'source', 'fusion', 'opacity', 'colormap', 'query'],
   mechanisms: null, // every named control (see views/mechanisms.js)
 };
