@@ -263,4 +263,82 @@ export default {
     });
     assert.deepEqual(fit, { small: [], wide: [] });
   },
+
+  async 'runImage capture: softmax(q·kᵀ/√d) is the returned map, clear errors (CPU)'({ harness, mode, assert }) {
+    if (mode !== 'cpu') return console.log('       SKIPPED: DINOv2 on SwiftShader takes minutes (tests/vision_capture.rs covers the GPU)');
+    const page = await harness();
+    await page.waitForFunction(() => window.apReady || window.apError);
+    const got = await page.evaluate(async () => {
+      const manifest = await (await fetch('models/manifest.json')).json();
+      const pg = await window.ap.Playground.create({ backend: 'cpu' });
+      await pg.loadVisionModel(`models/${manifest.vision}`);
+      const rgba = Uint8Array.from({ length: 98 * 70 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 7919) % 251));
+      const r = await pg.runImage(rgba, 98, 70, { capture: { layer: 10, head: 2 } });
+      const plain = await pg.runImage(rgba, 98, 70);
+      const T = r.tokens, c = r.capture, d = c.q.length / T;
+      let worst = 0;
+      for (const i of [0, 1, T >> 1, T - 1]) {
+        const s = Array.from({ length: T }, (_, j) => { let x = 0; for (let k = 0; k < d; k++) x += c.q[i * d + k] * c.k[j * d + k]; return x / Math.sqrt(d); });
+        const top = Math.max(...s), e = s.map((x) => Math.exp(x - top)), sum = e.reduce((a, b) => a + b, 0);
+        const base = ((10 * r.heads + 2) * T + i) * T;
+        e.forEach((x, j) => (worst = Math.max(worst, Math.abs(x / sum - r.attention[base + j]))));
+      }
+      const msg = async (p) => { try { await p; return 'resolved'; } catch (e) { return String(e.message ?? e); } };
+      return {
+        T, grid: [r.gridW, r.gridH], d, layer: c.layer, head: c.head, lengths: [c.q.length, c.k.length, c.v.length, c.x.length], worst,
+        plainHasCapture: 'capture' in plain,
+        errors: {
+          layer: await msg(pg.runImage(rgba, 98, 70, { capture: { layer: 12, head: 0 } })),
+          unknown: await msg(pg.runImage(rgba, 98, 70, { capture: { layer: 1, head: 0 }, heads: 1 })),
+        },
+      };
+    });
+    assert.deepEqual(got.grid, [16, 11]);
+    assert.equal(got.T, 1 + 16 * 11);
+    assert.deepEqual([got.layer, got.head, got.d], [10, 2, 64]);
+    assert.deepEqual(got.lengths, [got.T * 64, got.T * 64, got.T * 64, got.T * 384]);
+    assert.ok(got.worst < 1e-4, `softmax(q·kᵀ/√d) vs the returned map: ${got.worst}`);
+    assert.equal(got.plainHasCapture, false);
+    assert.match(got.errors.layer, /capture.layer must be at most 11/);
+    assert.match(got.errors.unknown, /runImage: options: unknown option 'heads'/);
+  },
+
+  async 'Image tab: patch queries and keys; hovering the image picks that patch; the image-qk embed view'({ open, harness, mode, assert }) {
+    if (mode !== 'cpu') return console.log('       SKIPPED: the CPU mode runs the page');
+    const page = await open('index.html?view=image&qk=1&qkLayer=12&qkHead=3&qkToken=0');
+    await page.waitForFunction(() => document.getElementById('image-qk')?.dataset.updates, null, { timeout: 120_000 });
+    const info = await page.evaluate(() => ({ ...document.getElementById('image-qk').dataset, json: window.playground.view.exporters['image-qk'].json() }));
+    assert.equal(info.view, '11,2');
+    assert.equal(info.tokens, '257'); // 16 × 16 patches + the class token
+    assert.equal(info.json.queries.length, 257);
+    assert.equal(info.json.tokens[0], '[CLS]');
+    assert.equal(info.json.tokens[1], 'patch 1,1');
+    assert.equal(info.json.focus, 0);
+    // Hover the image at the centre of patch (row 9, column 5): that token is focused and outlined.
+    const canvas = page.locator('#image-qk-patch');
+    await canvas.scrollIntoViewIfNeeded();
+    const b = await canvas.boundingBox();
+    await page.mouse.move(b.x + (4.5 / 16) * b.width, b.y + (8.5 / 16) * b.height);
+    const want = 1 + 8 * 16 + 4;
+    await page.waitForFunction((t) => document.getElementById('image-qk').dataset.patch === String(t), want);
+    assert.equal(await page.evaluate(() => document.getElementById('image-qk-plot').dataset.focus), String(want));
+    await page.waitForFunction((t) => new URLSearchParams(location.search).get('qkToken') === String(t), want);
+    assert.match(await page.locator('#image-qk-plot .qk-readout').textContent(), /Query “patch 9,5”/);
+
+    const h = await harness();
+    const got = await h.evaluate(async () => {
+      await import('./pkg/element.js');
+      document.body.insertAdjacentHTML('beforeend', '<attention-playground id="iq" view="image-qk" image="chelsea" backend="cpu" qkHead="2"></attention-playground>');
+      const e = document.getElementById('iq');
+      await e.ready;
+      const t0 = performance.now();
+      while (!e.shadowRoot.getElementById('image-qk')?.dataset.updates && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 50));
+      const json = await e.exportJSON();
+      return { tokens: json.tokens.length, head: json.head, view: json.view, overlayHidden: getComputedStyle(e.shadowRoot.querySelector('[data-part~="image-overlay"]')).display === 'none' };
+    });
+    assert.equal(got.view, 'image-qk');
+    assert.equal(got.head, 2);
+    assert.ok(got.tokens > 100);
+    assert.ok(got.overlayHidden);
+  },
 };

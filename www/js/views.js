@@ -14,7 +14,7 @@ export const TABS = [
 export const PANELS = {
   attention: ['attention-matrix', 'attention-steps'],
   text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout', 'text-steps', 'text-qk'],
-  image: ['image-overlay', 'image-grid', 'image-saliency'],
+  image: ['image-overlay', 'image-grid', 'image-saliency', 'image-qk'],
   mechanisms: [],
 };
 export const VIEWS = [...TABS.map((t) => t.id), ...Object.values(PANELS).flat()];
@@ -22,7 +22,7 @@ export const VIEWS = [...TABS.map((t) => t.id), ...Object.values(PANELS).flat()]
 export const STATE_KEYS = {
   attention: ['text', 'score', 'temperature', 'normalizer', 'mask'],
   text: ['text', 'pair', 'layer', 'head', 'heads', 'hideSpecial', 'fusion', 'residual', 'qk', 'qkLayer', 'qkHead', 'qkMode', 'qkSentences', 'qkToken'],
-  image: ['image', 'layer', 'head', 'source', 'fusion', 'opacity', 'colormap', 'query'],
+  image: ['image', 'layer', 'head', 'source', 'fusion', 'opacity', 'colormap', 'query', 'qk', 'qkLayer', 'qkHead', 'qkToken'],
   mechanisms: null, // every named control (see views/mechanisms.js)
 };
 

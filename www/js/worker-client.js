@@ -194,7 +194,7 @@ export class Playground {
   runText(text, pair, options) { return this.#call('runText', [text, pair, options]); }
   project(points, rows, dim, options) { return this.#call('project', [points, rows, dim, options]); }
   loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
-  runImage(rgba, width, height) { return this.#call('runImage', [rgba, width, height]); }
+  runImage(rgba, width, height, options) { return this.#call('runImage', [rgba, width, height, options]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }
   /** Frees the engine's Playground (and its GPU device). */
   free() {

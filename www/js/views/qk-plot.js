@@ -26,6 +26,7 @@ const fmt = (v) => v.toFixed(3).replace('-', '−');
 export function qkPlot(root, { id, onFocus = () => {} }) {
   const canvas = el('canvas', { id: `${id}-canvas`, width: W, height: H, tabIndex: 0, className: 'qk-canvas' });
   canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', 'no projection yet');
   const legend = el('p', { className: 'qk-legend muted' },
     el('span', { className: 'qk-mark qk-q', ariaHidden: 'true' }), ' query  ',
     el('span', { className: 'qk-mark qk-k', ariaHidden: 'true' }), ' key  · lines: the focused query’s strongest keys, thicker = more attention');
