@@ -324,6 +324,13 @@ export default {
     assert.equal(await page.evaluate(() => document.getElementById('image-qk-plot').dataset.focus), String(want));
     await page.waitForFunction((t) => new URLSearchParams(location.search).get('qkToken') === String(t), want);
     assert.match(await page.locator('#image-qk-plot .qk-readout').textContent(), /Query “patch 9,5”/);
+    // Keyboard on the image: arrows move by patches, and the move is announced.
+    await page.mouse.move(0, 0);
+    await canvas.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction((t) => document.getElementById('image-qk').dataset.patch === String(t), want + 17);
+    assert.match(await page.locator('#image-qk-patch + .qk-readout').textContent(), /patch 10,6 \(token 150\)/);
 
     const h = await harness();
     const got = await h.evaluate(async () => {

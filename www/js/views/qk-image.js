@@ -17,14 +17,16 @@ export function imageQk(app, initial = {}) {
   const headPick = el('select', { id: 'image-qk-head', name: 'qkHead' });
   const status = el('p', { className: 'muted', role: 'status' });
   const plotRoot = el('div', { id: 'image-qk-plot', className: 'qk-plot' });
-  const patch = el('canvas', { id: 'image-qk-patch', className: 'image-qk-patch', width: SIDE, height: SIDE });
-  patch.setAttribute('role', 'img');
-  patch.setAttribute('aria-label', 'the image with the focused patch outlined');
+  const patch = el('canvas', { id: 'image-qk-patch', className: 'image-qk-patch', width: SIDE, height: SIDE, tabIndex: 0 });
+  patch.setAttribute('role', 'application');
+  patch.setAttribute('aria-label', 'the image with the focused patch outlined; arrow keys move to the next patch');
+  const patchSay = el('p', { className: 'qk-readout', role: 'status', textContent: 'The image appears here once the model has run.' });
+  patchSay.setAttribute('aria-live', 'polite');
   const details = el('details', { className: 'qk-details' },
     el('summary', { textContent: 'Queries and keys as points' }),
     el('p', { className: 'muted', textContent: 'One head’s query and key vectors of every patch (and the class token), projected together onto their two main directions (PCA). Circles are queries, squares keys. Hover or focus a point (arrow keys), or hover the image, to see that patch outlined and the patches it attends to most (dashed).' }),
     el('div', { className: 'controls' }, el('label', {}, 'layer ', layerPick), el('label', {}, 'head ', headPick)),
-    status, el('div', { className: 'image-qk-row' }, plotRoot, patch));
+    status, el('div', { className: 'image-qk-row' }, plotRoot, el('div', {}, patch, patchSay)));
   const root = el('div', { id: 'image-qk', className: 'image-qk' }, details);
   root.dataset.part = 'image-qk';
   const plot = qkPlot(plotRoot, { id: 'image-qk', onFocus: (t) => ((wanted.token = t), drawPatch(), changed()) });
@@ -74,6 +76,7 @@ export function imageQk(app, initial = {}) {
       ctx.strokeRect(x + 1.5, y + 1.5, cell - 3, cell - 3);
     };
     const f = plot.focused;
+    patchSay.textContent = f < 0 ? '' : f < first ? `${plot.json().tokens[f]}: no patch of its own` : `patch ${Math.floor((f - first) / r.gridW) + 1},${((f - first) % r.gridW) + 1} (token ${f})`;
     if (f < 0) return;
     for (const s of plot.json().strongest.slice(0, 4)) outline(s.key, true, 1.5);
     outline(f, false, 2.5);
@@ -84,8 +87,23 @@ export function imageQk(app, initial = {}) {
     const { r } = shown, b = patch.getBoundingClientRect();
     const px = Math.floor(((e.clientX - b.left) / b.width) * r.gridW), py = Math.floor(((e.clientY - b.top) / b.height) * r.gridH);
     if (px < 0 || py < 0 || px >= r.gridW || py >= r.gridH) return;
-    const t = r.tokens - r.gridW * r.gridH + py * r.gridW + px;
+    pickPatch(r.tokens - r.gridW * r.gridH + py * r.gridW + px);
+  });
+
+  const pickPatch = (t) => {
     if (t !== plot.focused) (wanted.token = t), plot.focus(t), drawPatch(), changed();
+  };
+  patch.addEventListener('keydown', (e) => {
+    if (!shown) return;
+    const { r } = shown, first = r.tokens - r.gridW * r.gridH;
+    const i = Math.max(0, plot.focused - first), x = i % r.gridW, y = Math.floor(i / r.gridW);
+    const to = { ArrowRight: [x + 1, y], ArrowLeft: [x - 1, y], ArrowDown: [x, y + 1], ArrowUp: [x, y - 1] }[e.key];
+    if (e.key === 'Escape') return pickPatch(0);
+    if (!to) return;
+    e.preventDefault();
+    if (plot.focused < first) return pickPatch(first); // from the class token to the first patch
+    const [nx, ny] = [Math.max(0, Math.min(r.gridW - 1, to[0])), Math.max(0, Math.min(r.gridH - 1, to[1]))];
+    pickPatch(first + ny * r.gridW + nx);
   });
 
   const runner = latest(async (stale) => {

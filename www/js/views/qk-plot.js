@@ -25,16 +25,19 @@ const fmt = (v) => v.toFixed(3).replace('-', '−');
 
 export function qkPlot(root, { id, onFocus = () => {} }) {
   const canvas = el('canvas', { id: `${id}-canvas`, width: W, height: H, tabIndex: 0, className: 'qk-canvas' });
-  canvas.setAttribute('role', 'img');
+  // A keyboard-driven view (arrows move the focus), announced by the readout after it.
+  canvas.setAttribute('role', 'application');
+  canvas.setAttribute('aria-roledescription', 'scatter plot');
   canvas.setAttribute('aria-label', 'no projection yet');
   const legend = el('p', { className: 'qk-legend muted' },
     el('span', { className: 'qk-mark qk-q', ariaHidden: 'true' }), ' query  ',
     el('span', { className: 'qk-mark qk-k', ariaHidden: 'true' }), ' key  · lines: the focused query’s strongest keys, thicker = more attention');
   const tokenPick = el('select', { id: `${id}-token`, name: 'qkToken' });
-  const readout = el('p', { className: 'qk-readout', role: 'status' });
+  const readout = el('p', { className: 'qk-readout', role: 'status', textContent: 'The points appear here once the model has run.' });
   readout.setAttribute('aria-live', 'polite');
   const table = el('table', { className: 'qk-table' });
   const tableWrap = el('div', { className: 'qk-scroll', tabIndex: 0, role: 'region', ariaLabel: 'strongest keys of the focused query' }, table);
+  tableWrap.hidden = true;
   root.replaceChildren(canvas, legend, el('label', { className: 'qk-pick' }, 'focus token ', tokenPick), readout, tableWrap);
   canvas.setAttribute('aria-describedby', readout.id = `${id}-readout`);
 
@@ -158,12 +161,14 @@ export function qkPlot(root, { id, onFocus = () => {} }) {
     if (focus < 0 || !data) {
       readout.textContent = T ? 'Hover or focus a token to see its strongest keys.' : '';
       table.replaceChildren();
+      tableWrap.hidden = true;
       return;
     }
     const top = strongest(focus), T2 = T;
     const [qx, qy] = [data.coords[2 * focus], data.coords[2 * focus + 1]];
     const where = data.groups.length > 1 ? ` (input ${data.group[focus] + 1})` : '';
     readout.textContent = `Query “${data.tokens[focus]}” (token ${focus})${where} attends most to ${top.slice(0, 3).map((s) => `“${data.tokens[s.key]}” ${fmt(s.w)}`).join(', ')}.`;
+    tableWrap.hidden = false;
     table.replaceChildren(
       el('caption', { textContent: `Strongest keys of the query “${data.tokens[focus]}”` }),
       el('thead', {}, el('tr', {}, ...['key', 'attention', 'distance in the plane'].map((h) => el('th', { scope: 'col', textContent: h })))),
