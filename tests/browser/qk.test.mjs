@@ -1,6 +1,7 @@
 // Queries and keys as points (issue 18): pg.project's PCA on the active backend against numpy
 // (tests/fixtures/text/pca.safetensors, scripts/make-pca-fixture.py) and against a CPU Playground
-// in the same page (the WebGPU parity, in the webgpu mode), with clear errors; then the Text tab's
+// in the same page (the WebGPU parity, in the webgpu mode), with clear errors, and one GPU submission
+// and one readback per call (counted in the engine worker); then the Text tab's
 // panel (CPU mode: the page tests run MiniLM, which SwiftShader runs slowly and the projection
 // test above already covers there): it draws a sentence, hover and keys focus a token, the
 // built-in set runs, the export carries the coordinates, the URL holds its state, the
@@ -86,6 +87,32 @@ export default {
     assert.match(e.option, /unknown option 'perplexity'/);
     assert.match(e.rows, /project: rows must be a whole number/);
     assert.equal(got.after, 6);
+  },
+
+  async 'pg.project through the worker: on the GPU one submission and one readback per call'({ harness, expectBackend, assert }) {
+    const page = await harness('?worker=1');
+    await page.evaluate(() => window.ap.Playground.create({ backend: 'auto' }).then((pg) => (window.pg = pg)));
+    if (!(await page.evaluate(() => typeof window.pg.project === 'function'))) return console.log('       SKIPPED: no pg.project in this pkg/');
+    const worker = page.workers().find((w) => w.url().endsWith('/engine-worker.js'));
+    assert.ok(worker, 'no engine worker');
+    await worker.evaluate(() => {
+      const c = (self.__qk = { submits: 0, maps: 0 });
+      if (self.GPUQueue) {
+        const submit = GPUQueue.prototype.submit, mapAsync = GPUBuffer.prototype.mapAsync;
+        GPUQueue.prototype.submit = function (...a) { c.submits++; return submit.apply(this, a); };
+        GPUBuffer.prototype.mapAsync = function (...a) { c.maps++; return mapAsync.apply(this, a); };
+      }
+    });
+    const got = await page.evaluate(async () => {
+      const pts = Float32Array.from({ length: 1024 * 32 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 32)));
+      const p = await window.pg.project(pts, 1024, 32);
+      return { backend: p.backend, rows: p.coords.length / 2 };
+    });
+    const c = await worker.evaluate(() => self.__qk);
+    assert.equal(got.backend, expectBackend);
+    assert.equal(got.rows, 1024);
+    if (expectBackend === 'webgpu') assert.deepEqual(c, { submits: 1, maps: 1 });
+    else assert.deepEqual(c.submits, 0);
   },
 
   async 'Text tab: the panel draws a sentence; hover, keys and the picker focus a token'({ open, mode, assert }) {

@@ -142,7 +142,7 @@ export function textQk(root, app, input, initial = {}) {
       runner.edited(0);
     },
     /** The text changed: rerun if open and showing this sentence. */
-    changed: () => modePick.value === 'sentence' && runner.edited(0),
+    changed: () => details.open && modePick.value === 'sentence' && runner.edited(0),
     /** Opens the panel (the embed view shows it alone). */
     open() {
       details.open = true;
