@@ -32,6 +32,7 @@ cat > pkg/worker.d.ts <<'TS'
 import type {
   AttentionOptions, AttentionResult, CreateOptions, BackendChange, LoadProgress, MultiHeadOptions, MultiHeadResult,
   RolloutOptions, RunTextOptions, TextModelInfo, TextResult, VisionModelInfo, ImageResult,
+  ProjectOptions, ProjectionResult, RunImageOptions,
 } from './attention_playground.js';
 
 /** The glue's Playground with the wasm module in a Worker: the same methods, every one a Promise. */
@@ -49,8 +50,9 @@ export class Playground {
   rollout(maps: Float32Array | number[], layers: number, heads: number, seq: number, opts?: RolloutOptions): Promise<Float32Array>;
   loadTextModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   runText(text: string, pair?: string | null, options?: RunTextOptions): Promise<TextResult>;
+  project(points: Float32Array | number[], rows: number, dim: number, options?: ProjectOptions): Promise<ProjectionResult>;
   loadVisionModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
-  runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Promise<ImageResult>;
+  runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, options?: RunImageOptions): Promise<ImageResult>;
   simulateDeviceLoss(): Promise<void>;
   /** Frees the engine's Playground and its GPU device. */
   free(): void;

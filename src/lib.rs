@@ -12,6 +12,7 @@ pub mod error;
 pub mod gpu;
 pub mod models;
 pub mod playground;
+pub mod projection;
 pub mod text;
 pub mod vision;
 pub mod weights;

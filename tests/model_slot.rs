@@ -16,7 +16,7 @@ fn tiny_dinov2() -> Dinov2Weights {
 
 fn image() -> Image {
     let (width, height) = (60, 40);
-    Image { rgba: (0..width * height * 4).map(|i| ((i * 7919) % 251) as u8).collect(), width, height }
+    Image { rgba: (0..width * height * 4).map(|i| ((i * 7919) % 251) as u8).collect(), width, height, capture: None }
 }
 
 fn minilm() -> MiniLm {

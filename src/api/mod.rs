@@ -11,6 +11,7 @@ mod attention;
 mod fetch;
 mod mechanisms;
 mod parse;
+mod project;
 mod settle;
 mod text;
 mod vision;

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::fetch::fetch_bytes;
 use super::{joined_f32, js_field, parse, Playground};
 use crate::error::Error;
-use crate::models::bert::{BertWeights, CaptureAt, MiniLm, TextInput};
+use crate::models::bert::{BertWeights, CaptureAt, HeadCapture, MiniLm, TextInput};
 use crate::playground::ModelSlot;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -111,7 +111,7 @@ impl Playground {
         #[wasm_bindgen(unchecked_optional_param_type = "RunTextOptions")] options: JsValue,
     ) -> Promise {
         let args = parse::string(&text, "runText: text")
-            .and_then(|t| Ok((t, parse::optional_string(&pair, "runText: pair")?, capture_option(&options)?)));
+            .and_then(|t| Ok((t, parse::optional_string(&pair, "runText: pair")?, capture_option(&options, "runText")?)));
         self.queue(args, async |shared, (text, pair, capture)| {
             // Inside the session job (see loadTextModel): a forward on the CPU gives the page turns
             // between layers, in which another call may start and must wait for this one.
@@ -140,32 +140,37 @@ impl Playground {
             js_field(&r, "backend", &shared.kind.get().js_name().into());
             js_field(&r, "ms", &ms.into());
             if let Some(c) = &out.capture {
-                let cap = Object::new();
-                js_field(&cap, "layer", &(c.at.layer as u32).into());
-                js_field(&cap, "head", &(c.at.head as u32).into());
-                for (key, data) in [("q", &c.q), ("k", &c.k), ("v", &c.v), ("x", &c.x)] {
-                    js_field(&cap, key, &Float32Array::from(&data[..]).into());
-                }
-                js_field(&r, "capture", &cap.into());
+                js_field(&r, "capture", &capture_to_js(c));
             }
             Ok(r.into())
         })
     }
 }
 
-/// `{ capture: { layer, head } }`, both whole numbers ≥ 0; whether they fit the model is checked
-/// by the forward, which knows it.
-fn capture_option(options: &JsValue) -> crate::error::Result<Option<CaptureAt>> {
-    if !parse::optional_options(options, "runText: options", &["capture"])? {
+/// A [`HeadCapture`] as the `capture` field of a result (`HeadCapture` in the TypeScript).
+pub(super) fn capture_to_js(c: &HeadCapture) -> JsValue {
+    let cap = Object::new();
+    js_field(&cap, "layer", &(c.at.layer as u32).into());
+    js_field(&cap, "head", &(c.at.head as u32).into());
+    for (key, data) in [("q", &c.q), ("k", &c.k), ("v", &c.v), ("x", &c.x)] {
+        js_field(&cap, key, &Float32Array::from(&data[..]).into());
+    }
+    cap.into()
+}
+
+/// `{ capture: { layer, head } }` of `method` (runText, runImage), both whole numbers ≥ 0;
+/// whether they fit the model is checked by the forward, which knows it.
+pub(super) fn capture_option(options: &JsValue, method: &str) -> crate::error::Result<Option<CaptureAt>> {
+    if !parse::optional_options(options, &format!("{method}: options"), &["capture"])? {
         return Ok(None);
     }
     let capture = parse::get(options, "capture");
-    if !parse::optional_options(&capture, "runText: options.capture", &["layer", "head"])? {
+    if !parse::optional_options(&capture, &format!("{method}: options.capture"), &["layer", "head"])? {
         return Ok(None);
     }
     let index = |key: &str| -> crate::error::Result<usize> {
         let v = parse::get(&capture, key);
-        let name = format!("runText: options.capture.{key}");
+        let name = format!("{method}: options.capture.{key}");
         if parse::absent(&v) {
             return Err(crate::invalid!("{name} is required (a whole number ≥ 0)"));
         }

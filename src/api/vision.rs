@@ -27,6 +27,13 @@ export interface ImageResult {
   saliency?: Float32Array;
   /** the model input's size: the image resized to a longer side of 224, cropped to whole patches */
   width: number; height: number;
+  /** only when `runImage(rgba, w, h, { capture })` asked for it; `x` is the layer input after
+   *  its first LayerNorm (DINOv2 is pre-LN), which q, k and v are projected from */
+  capture?: HeadCapture;
+}
+export interface RunImageOptions {
+  /** keep one head's q, k, v (0-based layer and head): [tokens, headDim] each */
+  capture?: { layer: number; head: number };
 }
 "#;
 
@@ -71,21 +78,24 @@ impl Playground {
         })
     }
 
-    /// `await pg.runImage(imageData.data, width, height)`: attention of every layer and head
-    /// (and the saliency map) for an RGBA image of any size up to 8192² (resized to a longer
-    /// side of 224, centre-cropped to whole 14-pixel patches).
+    /// `await pg.runImage(imageData.data, width, height, { capture: { layer, head } }?)`:
+    /// attention of every layer and head (and the saliency map) for an RGBA image of any size up
+    /// to 8192² (resized to a longer side of 224, centre-cropped to whole 14-pixel patches), plus
+    /// one head's q, k, v when asked.
     #[wasm_bindgen(js_name = runImage, unchecked_return_type = "Promise<ImageResult>")]
     pub fn run_image(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | Uint8ClampedArray")] rgba: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] width: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] height: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RunImageOptions")] options: JsValue,
     ) -> Promise {
         let args = (|| {
             let (w, h) = (parse::count(&width, "runImage: width", 0)?, parse::count(&height, "runImage: height", 0)?);
             let rgba = parse::bytes(&rgba, "runImage: rgba", " of width × height × 4 bytes (e.g. ImageData.data)")?;
             crate::vision::check_rgba(&rgba, w, h)?;
-            Ok(Image { rgba, width: w, height: h })
+            let capture = super::text::capture_option(&options, "runImage")?;
+            Ok(Image { rgba, width: w, height: h, capture })
         })();
         self.queue(args, async |shared, image| {
             let (out, (layers, heads)) = shared
@@ -108,6 +118,9 @@ impl Playground {
             js_field(&r, "attention", &joined_f32(&out.attention).into());
             if let Some(s) = &out.saliency {
                 js_field(&r, "saliency", &Float32Array::from(&s[..]).into());
+            }
+            if let Some(c) = &out.capture {
+                js_field(&r, "capture", &super::text::capture_to_js(c));
             }
             Ok(r.into())
         })

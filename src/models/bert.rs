@@ -339,7 +339,7 @@ pub struct HeadCapture {
 impl HeadCapture {
     /// Cuts head `at.head` out of a fused [seq, 3·hidden] projection (q | k | v, heads side by
     /// side in each).
-    fn from_fused(at: CaptureAt, qkv: &[f32], x: Vec<f32>, seq: usize, hidden: usize, head_dim: usize) -> HeadCapture {
+    pub(crate) fn from_fused(at: CaptureAt, qkv: &[f32], x: Vec<f32>, seq: usize, hidden: usize, head_dim: usize) -> HeadCapture {
         let part = |which: usize| -> Vec<f32> {
             let start = which * hidden + at.head * head_dim;
             (0..seq).flat_map(|t| &qkv[t * 3 * hidden + start..][..head_dim]).copied().collect()

@@ -12,6 +12,8 @@
 
 use crate::backend::{Backend, Col2Im, Linear as LinearOp, Resize};
 use crate::error::{Error, Result};
+use crate::ensure;
+use crate::models::bert::{CaptureAt, HeadCapture};
 use crate::models::blocks::{LayerNorm, Linear, Mlp, Residual, SelfAttention};
 use crate::playground::Model;
 use crate::vision::{self, ModelInput};
@@ -320,6 +322,9 @@ pub struct Dinov2Output {
     /// Size of the model input (and of the saliency map).
     pub width: usize,
     pub height: usize,
+    /// The head asked for with [`CaptureAt`], if any; its `x` is the LayerNorm'd layer input
+    /// (`norm1(x)`), which q, k and v are projected from in this pre-LN model.
+    pub capture: Option<HeadCapture>,
 }
 
 impl<B: Backend> Dinov2<B> {
@@ -354,12 +359,27 @@ impl<B: Backend> Dinov2<B> {
 
     /// RGBA bytes → preprocessing → forward.
     pub async fn run_image(&mut self, b: &mut B, rgba: &[u8], width: usize, height: usize) -> Result<Dinov2Output> {
+        self.run_image_capturing(b, rgba, width, height, None).await
+    }
+
+    /// [`run_image`](Self::run_image), also keeping one head's q, k, v (see [`Self::forward_capturing`]).
+    pub async fn run_image_capturing(&mut self, b: &mut B, rgba: &[u8], width: usize, height: usize, capture: Option<CaptureAt>) -> Result<Dinov2Output> {
         let input = vision::preprocess(rgba, width, height, IMAGE_SIZE, self.config.patch)?;
-        self.forward(b, &input).await
+        self.forward_capturing(b, &input, capture).await
     }
 
     pub async fn forward(&mut self, b: &mut B, input: &ModelInput) -> Result<Dinov2Output> {
+        self.forward_capturing(b, input, None).await
+    }
+
+    /// [`forward`](Self::forward), also keeping one head's q, k, v and the normed layer input
+    /// they come from; they come back in the same single read as the maps.
+    pub async fn forward_capturing(&mut self, b: &mut B, input: &ModelInput, capture: Option<CaptureAt>) -> Result<Dinov2Output> {
         let c = &self.config;
+        if let Some(at) = capture {
+            ensure!(at.layer < c.layers, "capture.layer must be at most {} (0-based; the model has {} layers), got {}", c.layers - 1, c.layers, at.layer);
+            ensure!(at.head < c.heads, "capture.head must be at most {} (0-based; the model has {} heads), got {}", c.heads - 1, c.heads, at.head);
+        }
         let p = c.patch;
         let (gw, gh) = (input.grid_w, input.grid_h);
         if input.width != gw * p || input.height != gh * p || input.pixels.len() != 3 * input.width * input.height {
@@ -387,10 +407,14 @@ impl<B: Backend> Dinov2<B> {
         let mut x = b.linear(&LinearOp { residual: Some(&self.embeddings.residual[&(gw, gh)]), ..self.embeddings.patch.op(&cols, t) })?; // [T, D]
 
         let mut maps = Vec::with_capacity(self.layers.len());
-        for l in &self.layers {
+        let mut kept = None; // (normed layer input, its fused qkv) for the captured layer
+        for (i, l) in self.layers.iter().enumerate() {
             // Pre-LN: x = x + λ1 ⊙ attention(LN(x)), then x = x + λ2 ⊙ mlp(LN(x)).
             let h = l.norm1.forward(b, &x, t)?;
-            let (y, weights) = l.attention.forward(b, &h, t, Residual { x: &x, scale: Some(&l.layer_scale1) })?; // [T, D], [heads, T, T]
+            let (y, weights, qkv) = l.attention.forward_keeping_qkv(b, &h, t, Residual { x: &x, scale: Some(&l.layer_scale1) })?; // [T, D], [heads, T, T], [T, 3·D]
+            if capture.is_some_and(|at| at.layer == i) {
+                kept = Some((h, qkv));
+            }
             maps.push(weights);
             let h = l.norm2.forward(b, &y, t)?;
             x = l.mlp.forward(b, &h, t, Residual { x: &y, scale: Some(&l.layer_scale2) })?;
@@ -404,12 +428,22 @@ impl<B: Backend> Dinov2<B> {
 
         let layers = maps.len();
         maps.push(out);
+        let has_saliency = saliency.is_some();
         maps.extend(saliency);
+        if let Some((h, qkv)) = kept {
+            maps.extend([h, qkv]);
+        }
         let mut read = b.read_owned(maps).await?;
-        let saliency = read.drain(layers + 1..).next();
+        let mut rest = read.drain(layers + 1..);
+        let saliency = if has_saliency { rest.next() } else { None };
+        let capture = match (capture, rest.next(), rest.next()) {
+            (Some(at), Some(h), Some(qkv)) => Some(HeadCapture::from_fused(at, &qkv, h, t, c.hidden, c.hidden / c.heads)),
+            _ => None,
+        };
+        drop(rest);
         let hidden = read.pop().unwrap_or_default();
         let attention = read; // per layer [heads, T, T]
-        Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, attention, hidden, saliency, width: input.width, height: input.height })
+        Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, attention, hidden, saliency, width: input.width, height: input.height, capture })
     }
 }
 
@@ -463,6 +497,8 @@ pub struct Image {
     pub rgba: Vec<u8>,
     pub width: usize,
     pub height: usize,
+    /// Which head's q, k, v to keep, if any.
+    pub capture: Option<CaptureAt>,
 }
 
 /// DINOv2 as a playground holds it: the parsed weights, uploaded to whichever backend runs it.
@@ -476,7 +512,7 @@ impl Model for Dinov2Weights {
     }
 
     async fn forward<B: Backend>(&self, on: &mut Dinov2<B>, b: &mut B, image: &Image) -> Result<Dinov2Output> {
-        on.run_image(b, &image.rgba, image.width, image.height).await
+        on.run_image_capturing(b, &image.rgba, image.width, image.height, image.capture).await
     }
 }
 

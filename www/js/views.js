@@ -13,16 +13,16 @@ export const TABS = [
 /** The panels of a tab that can be shown alone (view="text-head" etc.). */
 export const PANELS = {
   attention: ['attention-matrix', 'attention-steps'],
-  text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout', 'text-steps'],
-  image: ['image-overlay', 'image-grid', 'image-saliency'],
+  text: ['text-head', 'text-matrix', 'text-model', 'text-entropy', 'text-rollout', 'text-steps', 'text-qk'],
+  image: ['image-overlay', 'image-grid', 'image-saliency', 'image-qk'],
   mechanisms: [],
 };
 export const VIEWS = [...TABS.map((t) => t.id), ...Object.values(PANELS).flat()];
 /** The keys of each tab's state (URL parameters and element attributes). */
 export const STATE_KEYS = {
   attention: ['text', 'score', 'temperature', 'normalizer', 'mask'],
-  text: ['text', 'pair', 'layer', 'head', 'heads', 'hideSpecial', 'fusion', 'residual'],
-  image: ['image', 'layer', 'head', 'source', 'fusion', 'opacity', 'colormap', 'query'],
+  text: ['text', 'pair', 'layer', 'head', 'heads', 'hideSpecial', 'fusion', 'residual', 'qk', 'qkLayer', 'qkHead', 'qkMode', 'qkSentences', 'qkToken'],
+  image: ['image', 'layer', 'head', 'source', 'fusion', 'opacity', 'colormap', 'query', 'qk', 'qkLayer', 'qkHead', 'qkToken'],
   mechanisms: null, // every named control (see views/mechanisms.js)
 };
 

@@ -192,8 +192,9 @@ export class Playground {
   rollout(maps, layers, heads, seq, opts) { return this.#call('rollout', [maps, layers, heads, seq, opts]); }
   loadTextModel(url, onProgress) { return this.#call('loadTextModel', [pageUrl(url), onProgress]); }
   runText(text, pair, options) { return this.#call('runText', [text, pair, options]); }
+  project(points, rows, dim, options) { return this.#call('project', [points, rows, dim, options]); }
   loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
-  runImage(rgba, width, height) { return this.#call('runImage', [rgba, width, height]); }
+  runImage(rgba, width, height, options) { return this.#call('runImage', [rgba, width, height, options]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }
   /** Frees the engine's Playground (and its GPU device). */
   free() {

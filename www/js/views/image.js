@@ -10,6 +10,7 @@ import { el, useCss } from '../util.js';
 import { getVisionModel } from '../engine.js';
 import { overlayPanel } from './image-overlay.js';
 import { gridPanel } from './image-grid.js';
+import { imageQk } from './qk-image.js';
 import { glossary, explain } from '../glossary.js';
 
 const SAMPLES = [
@@ -43,11 +44,14 @@ export async function mount(root, app) {
   const drop = el('div', { className: 'image-drop' }, el('label', {}, 'choose an image ', picker), ' · drop one here · or paste (Ctrl+V)');
   const overlay = overlayPanel(app, { onQuery: (q) => grid.draw(state, q), onChange: changed });
   const grid = gridPanel({ onPick: (layer, head) => (overlay.select(layer, head), changed()) });
+  const qk = imageQk(app, app.initial ?? {});
   const inputs = el('div', { className: 'image-inputs' }, drop, samples);
   inputs.dataset.part = 'controls image';
   const about = explain('DINOv2 cuts the image into 14 × 14-pixel patches, one token each, plus a class token. The overlay shows how much one query (the class token, or the patch you click) attends to every patch: bright = much, dark = little. Try: click an eye or the background; compare layer 1 with layer 12; switch to rollout. Focus the image and use the arrow keys to read each patch, Enter to make it the query.');
   about.dataset.part = 'intro explain';
-  root.append(el('div', { className: 'image-view' }, about, glossary(['patch', 'classToken', 'heads', 'layer', 'rollout', 'residual'], 'What do these words mean?', 'intro glossary'), inputs, el('div', { className: 'image-load' }, progress, status), overlay.root, grid.root));
+  root.append(el('div', { className: 'image-view' }, about, glossary(['patch', 'classToken', 'heads', 'layer', 'rollout', 'residual'], 'What do these words mean?', 'intro glossary'), inputs, el('div', { className: 'image-load' }, progress, status), overlay.root, grid.root, qk.root));
+  // Shown alone (the image-qk embed view): open, since nothing else is there to open it.
+  if (getComputedStyle(root.querySelector('[data-part~="image-overlay"]')).display === 'none' && getComputedStyle(qk.root).display !== 'none') qk.open();
   overlay.set(app.initial ?? {});
   let source = app.initial?.image ?? SAMPLES[0][0]; // the image state: a sample's name or a URL
 
@@ -60,11 +64,12 @@ export async function mount(root, app) {
   // Model: the manifest names the file; progress while it downloads.
   say('loading the vision model…');
   const controller = {
-    exporters: { ...overlay.exporters, 'image-grid': grid.exporter },
+    exporters: { ...overlay.exporters, 'image-grid': grid.exporter, 'image-qk': { ...qk.exporter, json: () => ({ model: MODEL, backend: pg.backend, ...qk.exporter.json() }) } },
     main: 'image-overlay',
-    state: () => ({ image: source, ...overlay.state() }),
+    state: () => ({ image: source, ...overlay.state(), ...qk.state() }),
     set(s) {
       overlay.set(s);
+      qk.set(s);
       if (s.image !== undefined && s.image !== source) {
         source = s.image;
         return fromUrl(imageUrl(source), source);
@@ -127,6 +132,7 @@ export async function mount(root, app) {
       say(`"${name}": ${result.gridW}×${result.gridH} patches, ${result.tokens} tokens, ${ms.toFixed(0)} ms on ${pg.backend}`);
       overlay.draw(state);
       grid.draw(state, overlay.query);
+      qk.draw(state);
     } catch (e) {
       bmp.close();
       say(`"${name}" could not be processed: ${e?.message ?? e}; the previous result is kept`, true);

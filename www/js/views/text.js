@@ -21,6 +21,7 @@ import { modelView } from './text-model.js';
 import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
 import { textSteps } from './text-steps.js';
+import { textQk } from './qk-text.js';
 
 const MODEL = 'all-MiniLM-L6-v2';
 const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
@@ -70,6 +71,7 @@ export async function mount(section, app) {
   const entropyRoot = el('div', { id: 'text-entropy' });
   const rolloutRoot = el('div', { id: 'text-rollout' });
   const stepsRoot = el('div', { id: 'text-steps' });
+  const qkRoot = el('div', { id: 'text-qk' });
   const panels = {
     'text-head': panel('text-head', 'Head view', headRoot, 'Each token appears twice: as a query (left) and as a key (right). A line from a query to a key is one head’s attention weight, its colour the head, its opacity the weight (faint ≈ 0, solid = 1). Try: hover or focus a token (arrow keys) to see only its lines; press a head number to hide or show that head.'),
     'text-matrix': panel('text-matrix', 'Matrix', matrixRoot, 'Row = the token that attends (query), column = the token it attends to (key); each row sums to 1. Try: pick another layer or head, or hide [CLS]/[SEP] to see where the rest of the weight goes.'),
@@ -77,6 +79,7 @@ export async function mount(section, app) {
     'text-entropy': panel('text-entropy', 'Entropy', entropyRoot, 'How focused each head is: low entropy = each token looks at one other token, high = attention spread over all tokens.'),
     'text-rollout': panel('text-rollout', 'Rollout', rolloutRoot, 'An estimate of how much each input token (column) has flowed into each position (row) after the chosen layer, all layers’ attention multiplied together.'),
     'text-steps': panel('text-steps', 'Step by step', stepsRoot),
+    'text-qk': panel('text-qk', 'Queries and keys', qkRoot),
   };
   section.append(el('div', { className: 'text-view' }, intro, terms, load, inputLabel, pairLabel, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
@@ -88,6 +91,9 @@ export async function mount(section, app) {
   const rollout = rolloutView(rolloutRoot, pg, changed);
   rollout.set(initial);
   const stepsPanel = textSteps(stepsRoot, app, () => ({ text: input.value, pair: pair.value.trim() ? pair.value : undefined }));
+  const qkPanel = textQk(qkRoot, app, () => ({ text: input.value, pair: pair.value.trim() ? pair.value : undefined }), initial);
+  // Shown alone (the text-qk embed view): open, since nothing else is there to open it.
+  if (getComputedStyle(panels['text-matrix']).display === 'none' && getComputedStyle(panels['text-qk']).display !== 'none') qkPanel.open();
   const headList = (v) => String(v).split(',').filter((x) => /^\d+$/.test(x)).map((x) => Number(x) - 1).filter((h) => h >= 0);
   if (initial.heads !== undefined) head.setHeads(headList(initial.heads));
 
@@ -174,6 +180,8 @@ export async function mount(section, app) {
     render(true);
     stepsPanel.sync(r.layers, r.heads, state.layer, state.head);
     stepsPanel.changed();
+    qkPanel.sync(r.layers, r.heads);
+    qkPanel.changed();
     if (first && state.head !== 'mean' && initial.heads === undefined) head.showHeads(state.head);
     app.status(ms, 'per forward');
     info.textContent = `${r.tokens.length} tokens · ${ms.toFixed(1)} ms per forward on ${pg.backend}`;
@@ -219,7 +227,7 @@ export async function mount(section, app) {
   hide.onchange = () => (rehide(), changed());
   // Same text, same view, new backend: just run the forward again there.
   app.onBackendChange(() => runner.edited(0));
-  window.textView = { state, run: () => runner.edited(0) }; // for the console
+  window.textView = { state, run: () => runner.edited(0), qk: qkPanel }; // for the console
 
   const loaded = loadModel();
   // The numbers behind every panel, for export: tokens, the weights shown, the layer/head.
@@ -237,6 +245,7 @@ export async function mount(section, app) {
     'text-model': { png: model.png, svg: model.svg, json: () => ({ view: 'text-model', ...about(), ...model.json() }) },
     'text-entropy': { png: entropy.png, svg: entropy.svg, json: () => ({ view: 'text-entropy', ...about(), ...entropy.json() }) },
     'text-rollout': { png: rollout.png, svg: rollout.svg, json: () => ({ view: 'text-rollout', ...about(), ...rollout.json() }) },
+    'text-qk': { ...qkPanel.exporter, json: () => ({ model: MODEL, backend: pg.backend, ...qkPanel.exporter.json() }) },
   };
 
   async function loadModel() {
@@ -274,6 +283,7 @@ export async function mount(section, app) {
       hideSpecial: hide.checked ? '1' : '0',
       heads: head.heads().map((h) => h + 1).join(','),
       ...rollout.state(),
+      ...qkPanel.state(),
     }),
     set(s) {
       let rerun = false;
@@ -284,6 +294,7 @@ export async function mount(section, app) {
       const hs = s.hideSpecial === undefined ? hide.checked : ['1', 'true', ''].includes(s.hideSpecial);
       if (hs !== hide.checked) (hide.checked = hs), rehide();
       rollout.set(s);
+      qkPanel.set(s);
       if (rerun) runner.edited(0);
       else if (before !== `${state.layer}/${state.head}` && state.r) pick(Math.min(state.layer, state.r.layers - 1), state.head === 'mean' ? 'mean' : Math.min(state.head, state.r.heads - 1));
       if (s.heads !== undefined) head.setHeads(headList(s.heads));
