@@ -49,6 +49,7 @@ export class Playground {
   rollout(maps: Float32Array | number[], layers: number, heads: number, seq: number, opts?: RolloutOptions): Promise<Float32Array>;
   loadTextModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   runText(text: string, pair?: string | null, options?: RunTextOptions): Promise<TextResult>;
+  loadTextModelFiles(files: File[], onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   loadVisionModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
   runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Promise<ImageResult>;
   simulateDeviceLoss(): Promise<void>;

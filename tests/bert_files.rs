@@ -143,9 +143,10 @@ fn config_edit(from: &'static str, to: &'static str) -> impl Fn(Vec<u8>) -> Vec<
 #[test]
 fn malformed_folders_are_refused_with_what_is_wrong() {
     let cases: Vec<(ModelFiles, &str)> = vec![
-        (without("gelu", "config.json"), "config.json is missing"),
-        (without("gelu", "model.safetensors"), "model.safetensors is missing"),
-        (without("gelu", "vocab.txt"), "vocab.txt or tokenizer.json is missing"),
+        (without("gelu", "config.json"), "config.json (the model's configuration) is missing"),
+        (without("gelu", "model.safetensors"), "model.safetensors (the weights) is missing"),
+        (without("gelu", "vocab.txt"), "vocab.txt or tokenizer.json (the WordPiece vocabulary) is missing"),
+        (ModelFiles::new().with("vocab.txt", "[UNK]"), "config.json (the model's configuration) and model.safetensors (the weights) are missing"),
         (without("gelu", "model.safetensors").with("pytorch_model.bin", vec![0u8; 8]), "not pytorch_model.bin"),
         (replaced("gelu", "config.json", config_edit("\"model_type\": \"bert\"", "\"model_type\": \"roberta\"")), "model_type \"roberta\" is not supported"),
         (replaced("gelu", "config.json", config_edit("\"hidden_act\": \"gelu\"", "\"hidden_act\": \"relu\"")), "hidden_act \"relu\" is not supported"),

@@ -26,6 +26,7 @@ fn bad(msg: impl Into<String>) -> Error {
 impl BertWeights {
     /// Converts a model folder's files (see the module header).
     pub fn from_files(mut files: ModelFiles) -> Result<BertWeights> {
+        missing(&files)?;
         let config_json = files.require_text("config.json", "the model's configuration")?;
         check_model_type(config_json)?;
         let config = BertConfig::from_json(config_json)?;
@@ -45,6 +46,27 @@ impl BertWeights {
         let file = WeightFile::parse(safetensors).map_err(|e| bad(format!("model.safetensors: {}", message(e))))?;
         let prefix = prefix(&file)?;
         Reader { file: &file, hf: true, prefix }.model(config, vocab, normalization)
+    }
+}
+
+/// Every required file that is absent, in one message.
+fn missing(files: &ModelFiles) -> Result<()> {
+    let mut absent = Vec::new();
+    if !files.has("config.json") {
+        absent.push("config.json (the model's configuration)");
+    }
+    // Weights in another form get their own message (from_files).
+    let other_weights = files.was_offered("model.safetensors.index.json") || files.was_offered("pytorch_model.bin");
+    if !files.has("model.safetensors") && !other_weights {
+        absent.push("model.safetensors (the weights)");
+    }
+    if !files.has("tokenizer.json") && !files.has("vocab.txt") {
+        absent.push("vocab.txt or tokenizer.json (the WordPiece vocabulary)");
+    }
+    match absent.as_slice() {
+        [] => Ok(()),
+        [one] => Err(bad(format!("{one} is missing"))),
+        [most @ .., last] => Err(bad(format!("{} and {last} are missing", most.join(", ")))),
     }
 }
 

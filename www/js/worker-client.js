@@ -192,6 +192,8 @@ export class Playground {
   rollout(maps, layers, heads, seq, opts) { return this.#call('rollout', [maps, layers, heads, seq, opts]); }
   loadTextModel(url, onProgress) { return this.#call('loadTextModel', [pageUrl(url), onProgress]); }
   runText(text, pair, options) { return this.#call('runText', [text, pair, options]); }
+  // File objects cross to the worker by structured clone (their bytes are read there).
+  loadTextModelFiles(files, onProgress) { return this.#call('loadTextModelFiles', [files, onProgress]); }
   loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
   runImage(rgba, width, height) { return this.#call('runImage', [rgba, width, height]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }
