@@ -10,8 +10,8 @@
 //    converted manifest model (which stores word embeddings in f16: attention within 2e-3, embedding
 //    cosine ≥ 0.9999), CPU browser.
 // 3. Malformed folders reject with what is wrong, and the instance goes on with the model it had.
-// 4. The Text tab: pick a folder's files, every panel follows the new model; a bad pick shows the
-//    error; "Back to all-MiniLM-L6-v2" restores it.
+// 4. The Text tab: a bad pick shows the error; a picked folder, then dropped files, and every
+//    panel follows the new model; "Back to all-MiniLM-L6-v2" (keyboard) restores it.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -140,7 +140,7 @@ export default {
     assert.deepEqual(after, before);
   },
 
-  async 'the Text tab takes a picked folder, shows errors plainly, and goes back to MiniLM'({ open, assert, mode }) {
+  async 'the Text tab takes a picked folder or dropped files, shows errors plainly, and goes back to MiniLM'({ open, assert, mode }) {
     if (mode !== 'cpu') return; // the page logic is the same on both backends
     const page = await open('index.html?view=text');
     const section = page.locator('section[data-view="text"]');
@@ -161,6 +161,16 @@ export default {
     await page.waitForFunction(() => document.querySelectorAll('#text-layer option').length === 2 && document.querySelectorAll('#text-modelview canvas').length === 6);
     assert.equal(await page.locator('#text-head-pick option').count(), 4);
     assert.match(await section.locator('p.muted').first().textContent(), /\(2 layers × 3 heads\)/);
+    // Files dropped on the box (a DataTransfer of the cased f16 folder's files).
+    await pick(page, filesOf(`${DIR}f16_cased/`));
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      window.picked.forEach((f) => dt.items.add(f));
+      document.querySelector('#text-files').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => document.querySelector('#text-files')?.dataset.model === '3 files' && document.querySelector('#text-files')?.dataset.state === 'ready');
+    // A cased model: the matrix labels keep the capital (MiniLM and the uncased folder lowercase it).
+    await page.waitForFunction(() => [...document.querySelectorAll('#text-matrix .rows span')].some((s) => s.textContent === 'The'));
     // Keyboard: the back button is a real button, reachable and pressed with Enter.
     await page.locator('#text-files-back').focus();
     await page.keyboard.press('Enter');
