@@ -171,3 +171,40 @@ fn malformed_folders_are_refused_with_what_is_wrong() {
         assert!(m.contains(want), "case {i}: {m:?} should say {want:?}");
     }
 }
+
+/// Folders with a few bytes changed in config.json, vocab.txt, tokenizer.json or the safetensors
+/// header (its first KB) are refused with a message or converted, never a panic; a converted one
+/// runs to finite numbers or refuses the input.
+#[test]
+fn mutated_folders_never_panic() {
+    let targets = [("gelu", "config.json"), ("gelu", "vocab.txt"), ("f16_cased", "tokenizer.json"), ("gelu_new", "model.safetensors"), ("gelu", "tokenizer_config.json")];
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let (mut refused, mut ran) = (0, 0);
+    for round in 0..500 {
+        let (name, file) = targets[round % targets.len()];
+        let mut files = folder(&format!("{DIR}/{name}"));
+        let mut bytes = files.take(file, "").unwrap();
+        let span = bytes.len().min(1024);
+        for _ in 0..1 + next() % 3 {
+            let at = next() % span;
+            bytes[at] = next() as u8;
+        }
+        files.insert(file, bytes);
+        let Ok(model) = BertWeights::from_files(files).and_then(MiniLm::new) else {
+            refused += 1;
+            continue;
+        };
+        let mut b = CpuBackend::new();
+        let Ok(on) = BertModel::load(&mut b, &model.weights) else { continue };
+        let enc = model.encode("The cat sat on the mat.", Some("a dog"));
+        if let Ok(out) = pollster::block_on(on.forward(&mut b, &enc.ids, &enc.type_ids)) {
+            assert!(out.embedding.iter().chain(out.attention.concat().iter()).all(|v| v.is_finite()), "round {round} ({name}/{file}): non-finite output");
+            ran += 1;
+        }
+    }
+    assert!(refused > 100 && ran > 20, "{refused} refused, {ran} ran: the mutations should do both");
+}
