@@ -96,7 +96,7 @@ impl Playground {
     pub fn load_text_model_files(
         &self,
         #[wasm_bindgen(unchecked_param_type = "File[]")] files: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "((p: LoadProgress) => void) | undefined")] on_progress: JsValue,
+        #[wasm_bindgen(js_name = onProgress, unchecked_optional_param_type = "(p: LoadProgress) => void")] on_progress: JsValue,
     ) -> Promise {
         let args = files::offered(&files, "loadTextModelFiles: files")
             .and_then(|f| Ok((f, parse::callback(&on_progress, "loadTextModelFiles: onProgress")?)));
