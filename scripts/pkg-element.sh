@@ -51,6 +51,7 @@ export class Playground {
   loadTextModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   runText(text: string, pair?: string | null, options?: RunTextOptions): Promise<TextResult>;
   project(points: Float32Array | number[], rows: number, dim: number, options?: ProjectOptions): Promise<ProjectionResult>;
+  loadTextModelFiles(files: File[], onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   loadVisionModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
   runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, options?: RunImageOptions): Promise<ImageResult>;
   simulateDeviceLoss(): Promise<void>;

@@ -6,7 +6,7 @@
 //   One workgroup of 16×16 invocations computes a 64×64 tile of y; each invocation owns a 4×4
 //   block in registers (rows ly + 16i, columns lx + 16j, so neighbouring invocations touch
 //   neighbouring addresses). The k axis is walked in steps of 16 through workgroup memory.
-//   Epilogue: v = acc + bias; v = gelu(v); v = residual + scale ⊙ v (each step by flag).
+//   Epilogue: v = acc + bias; v = gelu(v) or gelu_tanh(v); v = residual + scale ⊙ v (each step by flag).
 //
 // layer_norm — y[r, :] = (x[r, :] − mean) / sqrt(var + eps) · gamma + beta
 //   bindings: 0 params (NormParams), 1 x, 2 gamma, 3 beta, 4 y (read_write).
@@ -45,6 +45,14 @@ fn gelu(v: f32) -> f32 {
         return 0.5 * v * (2.0 - c);
     }
     return 0.5 * v * c;
+}
+
+// tanh-approximated GELU (HF gelu_new): 0.5·v·(1 + tanh(√(2/π)·(v + 0.044715·v³))). The
+// argument is clamped first: tanh is ±1 in f32 well before |u| = 10, and some implementations
+// compute it through exp, which overflows to inf/inf = NaN for large |u|.
+fn gelu_tanh(v: f32) -> f32 {
+    let u = clamp(0.7978845608 * (v + 0.044715 * v * v * v), -10.0, 10.0);
+    return 0.5 * v * (1.0 + tanh(u));
 }
 
 @compute @workgroup_size(16, 16)
@@ -102,6 +110,9 @@ fn linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
             }
             if ((lp.flags & LINEAR_GELU) != 0u) {
                 v = gelu(v);
+            }
+            if ((lp.flags & LINEAR_GELU_TANH) != 0u) {
+                v = gelu_tanh(v);
             }
             if ((lp.flags & LINEAR_HAS_RESIDUAL) != 0u) {
                 var s = 1.0;

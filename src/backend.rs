@@ -104,6 +104,9 @@ pub enum Activation {
     None,
     /// The exact (erf) GELU used by BERT and ViT.
     Gelu,
+    /// The tanh approximation of GELU (HF `gelu_new`, `gelu_pytorch_tanh`), which some BERT
+    /// checkpoints were trained with.
+    GeluTanh,
 }
 
 /// `y = act(x · w + bias)`, then optionally `y = residual + scale ⊙ y`.

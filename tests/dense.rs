@@ -29,6 +29,8 @@ struct Case {
     w: Vec<f32>,
     bias: Option<Vec<f32>>,
     gelu: bool,
+    /// With `gelu`: the tanh approximation instead of erf.
+    tanh: bool,
     residual: Option<Vec<f32>>,
     scale: Option<Vec<f32>>,
 }
@@ -52,6 +54,7 @@ impl Case {
             w: random(k * n, seed + 1, 2.0 / (k as f32).sqrt()),
             bias: bias.then(|| random(n, seed + 2, 0.5)),
             gelu,
+            tanh: false,
             residual: (!matches!(residual, Residual::None)).then(|| random(rows * n, seed + 3, 1.0)),
             scale: matches!(residual, Residual::Scaled).then(|| random(n, seed + 4, 0.3)),
         }
@@ -65,7 +68,11 @@ impl Case {
             out_dim: self.n,
             w: Weight::Tensor(&t[1]),
             bias: self.bias.as_ref().map(|_| &t[2]),
-            activation: if self.gelu { Activation::Gelu } else { Activation::None },
+            activation: match (self.gelu, self.tanh) {
+                (false, _) => Activation::None,
+                (true, false) => Activation::Gelu,
+                (true, true) => Activation::GeluTanh,
+            },
             residual: self.residual.as_ref().map(|_| &t[3]),
             residual_scale: self.scale.as_ref().map(|_| &t[4]),
         }
@@ -130,6 +137,34 @@ fn gelu_matches_known_values() {
     for (x, want) in cases {
         let got = dense::gelu(x as f32) as f64;
         assert!((got - want).abs() <= 1e-7 + 1e-6 * want.abs(), "gelu({x}) = {got}, want {want}");
+    }
+}
+
+#[test]
+fn gelu_tanh_matches_known_values() {
+    // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) in f64 (Python math.tanh), as torch's
+    // gelu(approximate='tanh'); far tails exactly 0 and x.
+    let cases = [(0.0, 0.0), (1.0, 0.841_191_990_608_276_8), (-1.0, -0.158_808_009_391_723_24), (3.0, 2.996_362_607_918_227), (-5.0, -2.291_796_197_262_385_7e-7), (-12.0, 0.0), (20.0, 20.0)];
+    for (x, want) in cases {
+        let got = dense::gelu_tanh(x as f32) as f64;
+        assert!((got - want).abs() <= 1e-7 + 1e-6 * want.abs(), "gelu_tanh({x}) = {got}, want {want}");
+    }
+}
+
+#[test]
+fn gpu_gelu_tanh_equals_cpu() {
+    let Some(mut g) = gpu() else { return };
+    for (rows, k, n) in [(1, 1, 1), (5, 13, 17), (67, 70, 130)] {
+        let mut c = Case { tanh: true, ..Case::new(rows, k, n, true, true, Residual::Plain) };
+        // Both tails, and a value large enough that an exp-based tanh would overflow.
+        c.x[0] = 60.0;
+        c.assert_cpu_matches_reference(&format!("{rows}×{k}·{k}×{n} gelu_tanh"));
+        let t = c.upload(&mut g);
+        let y = g.linear(&c.op(&t)).unwrap();
+        let got = pollster::block_on(g.read(&[&y])).unwrap().remove(0);
+        assert!(got.iter().all(|v| v.is_finite()), "{rows}×{k}·{k}×{n}: non-finite GELU-tanh output on the GPU");
+        let d = max_abs_diff(&got, &c.cpu());
+        assert!(d <= 1e-5 * (1.0 + c.cpu().iter().fold(0.0f32, |m, v| m.max(v.abs()))), "{rows}×{k}·{k}×{n} gelu_tanh: GPU differs from CPU by {d}");
     }
 }
 

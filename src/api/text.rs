@@ -1,19 +1,25 @@
 //! `pg.loadTextModel(url, onProgress?)` and `pg.runText(text, pair?)`: all-MiniLM-L6-v2 on the
 //! instance's backend, held in a `ModelSlot` (which uploads it again to the CPU when the GPU device
-//! is lost).
+//! is lost). `pg.loadTextModelFiles(files, onProgress?)` puts a BERT-architecture model converted
+//! from a Hugging Face folder's files in the same place.
 
 use js_sys::{Array, Float32Array, Object, Promise, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::fetch_bytes;
-use super::{joined_f32, js_field, parse, Playground};
+use super::{files, joined_f32, js_field, parse, Playground, Shared};
 use crate::error::Error;
 use crate::models::bert::{BertWeights, CaptureAt, HeadCapture, MiniLm, TextInput};
+use crate::models::bert_files::TEXT_FILES;
 use crate::playground::ModelSlot;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TEXT: &str = r#"
-export interface TextModelInfo { layers: number; heads: number; hidden: number; vocab: number; maxTokens: number; }
+export interface TextModelInfo {
+  layers: number; heads: number; hidden: number; vocab: number; maxTokens: number;
+  /** a model from files: its folder's name (or config.json's _name_or_path), when known */
+  name?: string;
+}
 export interface TextResult {
   /** WordPiece tokens, with [CLS] and [SEP] */
   tokens: string[];
@@ -77,25 +83,29 @@ impl Playground {
         // The download waits its turn too, so a runText called after this load runs after it.
         self.queue(args, async |shared, (url, on_progress)| {
             let model = MiniLm::new(BertWeights::from_web(fetch_bytes(&url, on_progress.as_ref()).await?)?)?;
-            let c = model.weights.config.clone();
-            // `text` is only touched inside session jobs, which the session lock serializes, so
-            // holding its borrow across the job's awaits cannot conflict.
-            let mut slot = Some(ModelSlot::new(model));
-            shared
-                .run(async |engine| {
-                    let mut text = shared.text.borrow_mut();
-                    if let Some(s) = slot.take() {
-                        *text = Some(s);
-                    }
-                    text.as_mut().ok_or_else(not_loaded)?.load(engine)
-                })
-                .await?;
-            let max_tokens = c.max_positions.min(crate::text::MAX_TOKENS);
-            let info = Object::new();
-            for (key, v) in [("layers", c.layers), ("heads", c.heads), ("hidden", c.hidden), ("vocab", c.vocab_size), ("maxTokens", max_tokens)] {
-                js_field(&info, key, &(v as u32).into());
-            }
-            Ok(info.into())
+            install(&shared, model, None).await
+        })
+    }
+
+    /// `await pg.loadTextModelFiles(files, onProgress?)`: converts a Hugging Face BERT-architecture
+    /// model folder's files (`config.json`, `model.safetensors`, and `vocab.txt` or
+    /// `tokenizer.json`; any order, other files ignored) in the page and uploads it like
+    /// `loadTextModel`, which it replaces. A folder it cannot use rejects with what is missing or
+    /// unsupported, and the model loaded before stays.
+    #[wasm_bindgen(js_name = loadTextModelFiles, unchecked_return_type = "Promise<TextModelInfo>")]
+    pub fn load_text_model_files(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "File[]")] files: JsValue,
+        #[wasm_bindgen(js_name = onProgress, unchecked_optional_param_type = "(p: LoadProgress) => void")] on_progress: JsValue,
+    ) -> Promise {
+        let args = files::offered(&files, "loadTextModelFiles: files")
+            .and_then(|f| Ok((f, parse::callback(&on_progress, "loadTextModelFiles: onProgress")?)));
+        self.queue(args, async |shared, (offered, on_progress)| {
+            let files = files::read(offered, &TEXT_FILES, on_progress.as_ref()).await?;
+            let folder = files.name.clone();
+            let weights = BertWeights::from_files(files)?;
+            let name = folder.or_else(|| weights.config.name.clone());
+            install(&shared, MiniLm::new(weights)?, name).await
         })
     }
 
@@ -145,6 +155,32 @@ impl Playground {
             Ok(r.into())
         })
     }
+}
+
+/// Puts `model` in the instance's text slot and uploads it; the info object `load*` resolve to.
+async fn install(shared: &Shared, model: MiniLm, name: Option<String>) -> crate::error::Result<JsValue> {
+    let c = model.weights.config.clone();
+    let max_tokens = model.max_tokens();
+    // `text` is only touched inside session jobs, which the session lock serializes, so
+    // holding its borrow across the job's awaits cannot conflict.
+    let mut slot = Some(ModelSlot::new(model));
+    shared
+        .run(async |engine| {
+            let mut text = shared.text.borrow_mut();
+            if let Some(s) = slot.take() {
+                *text = Some(s);
+            }
+            text.as_mut().ok_or_else(not_loaded)?.load(engine)
+        })
+        .await?;
+    let info = Object::new();
+    for (key, v) in [("layers", c.layers), ("heads", c.heads), ("hidden", c.hidden), ("vocab", c.vocab_size), ("maxTokens", max_tokens)] {
+        js_field(&info, key, &(v as u32).into());
+    }
+    if let Some(name) = name {
+        js_field(&info, "name", &name.into());
+    }
+    Ok(info.into())
 }
 
 /// A [`HeadCapture`] as the `capture` field of a result (`HeadCapture` in the TypeScript).

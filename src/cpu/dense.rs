@@ -53,6 +53,13 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// tanh-approximated GELU, as `torch.nn.functional.gelu(x, approximate='tanh')`:
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+pub fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
+}
+
 /// erf(z) ≈ z·P(z²)/Q(z²) on [−4, 4]: the coefficients of P and of Q, highest power first.
 const GELU_P: [f32; 7] = [-2.726_142_3e-10, 2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2];
 const GELU_Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
@@ -126,11 +133,12 @@ fn gelu_fast_slice(y: &mut [f32]) {
 /// The epilogue of one output row: activation, then the (scaled) residual add. The reference
 /// uses libm's erf, the fast path [`gelu_fast`].
 fn epilogue<W>(op: &Linear<'_, Vec<f32>, W>, row: usize, cols: std::ops::Range<usize>, y: &mut [f32], fast: bool) {
-    if op.activation == Activation::Gelu {
-        match fast {
-            true => gelu_fast_slice(y),
-            false => y.iter_mut().for_each(|v| *v = gelu(*v)),
-        }
+    match op.activation {
+        Activation::Gelu if fast => gelu_fast_slice(y),
+        Activation::Gelu => y.iter_mut().for_each(|v| *v = gelu(*v)),
+        // Only the checkpoints trained with it use it: libm's tanh, reference and fast path alike.
+        Activation::GeluTanh => y.iter_mut().for_each(|v| *v = gelu_tanh(*v)),
+        Activation::None => {}
     }
     if let Some(res) = op.residual {
         let n = op.out_dim;

@@ -58,7 +58,7 @@ wgsl_enum! {
 
 wgsl_enum! {
     /// Bits of `LinearParams::flags`: which epilogue steps `linear` applies.
-    pub enum LinearFlag as "LINEAR" { HasBias = 1, Gelu = 2, HasResidual = 4, HasScale = 8, }
+    pub enum LinearFlag as "LINEAR" { HasBias = 1, Gelu = 2, HasResidual = 4, HasScale = 8, GeluTanh = 16, }
 }
 
 impl From<&Score> for ScoreKind {

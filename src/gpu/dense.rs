@@ -42,6 +42,7 @@ impl GpuBackend {
             n: as_u32(op.out_dim, "out")?,
             flags: (op.bias.is_some() as u32 * LinearFlag::HasBias as u32)
                 | ((op.activation == Activation::Gelu) as u32 * LinearFlag::Gelu as u32)
+                | ((op.activation == Activation::GeluTanh) as u32 * LinearFlag::GeluTanh as u32)
                 | (op.residual.is_some() as u32 * LinearFlag::HasResidual as u32)
                 | (op.residual_scale.is_some() as u32 * LinearFlag::HasScale as u32),
         };

@@ -34,13 +34,51 @@ use crate::ensure;
 use crate::error::{Error, Result};
 use crate::models::blocks::{LayerNorm, Mlp, Residual, SelfAttention};
 use crate::playground::Model;
-use crate::text::{Encoding, Tokenizer};
+use crate::backend::Activation;
+use crate::text::normalize::Normalization;
+use crate::text::{Encoding, Tokenizer, MAX_TOKENS};
 use crate::weights::{StoreAs, WeightFile, WeightWriter};
 use serde::{Deserialize, Serialize};
 
 pub const ARCH: &str = "bert";
 
-/// The architecture numbers the model needs (HF `config.json` names in `serde` aliases).
+/// The feed-forward activation (HF `hidden_act`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HiddenAct {
+    /// erf GELU (BERT, MiniLM)
+    #[default]
+    #[serde(rename = "gelu", alias = "gelu_python")]
+    Gelu,
+    /// tanh-approximated GELU; HF's `gelu_fast` is the same formula factored differently.
+    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
+    GeluTanh,
+}
+
+impl HiddenAct {
+    const NAMES: [&str; 5] = ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast"];
+
+    fn is_erf(&self) -> bool {
+        *self == HiddenAct::Gelu
+    }
+
+    pub fn activation(self) -> Activation {
+        match self {
+            HiddenAct::Gelu => Activation::Gelu,
+            HiddenAct::GeluTanh => Activation::GeluTanh,
+        }
+    }
+}
+
+fn default_type_vocab() -> usize {
+    2
+}
+
+fn default_layer_norm_eps() -> f32 {
+    1e-12
+}
+
+/// The architecture numbers the model needs (HF `config.json` names in `serde` aliases; where HF
+/// has a default for a missing field, so does this).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BertConfig {
     pub vocab_size: usize,
@@ -54,21 +92,50 @@ pub struct BertConfig {
     pub intermediate: usize,
     #[serde(alias = "max_position_embeddings")]
     pub max_positions: usize,
-    #[serde(alias = "type_vocab_size")]
+    #[serde(alias = "type_vocab_size", default = "default_type_vocab")]
     pub type_vocab: usize,
+    #[serde(default = "default_layer_norm_eps")]
     pub layer_norm_eps: f32,
+    /// Left out of our web files when it is erf GELU, so MiniLM's file stays as it was.
+    #[serde(default, skip_serializing_if = "HiddenAct::is_erf")]
+    pub hidden_act: HiddenAct,
+    /// HF's `_name_or_path` (where the model was loaded from when saved), shown as a name only.
+    #[serde(default, rename = "_name_or_path", skip_serializing)]
+    pub name: Option<String>,
 }
+
+/// (HF name, our name) of the config fields without a default.
+const REQUIRED: [(&str, &str); 6] = [
+    ("vocab_size", "vocab_size"),
+    ("hidden_size", "hidden"),
+    ("num_hidden_layers", "layers"),
+    ("num_attention_heads", "heads"),
+    ("intermediate_size", "intermediate"),
+    ("max_position_embeddings", "max_positions"),
+];
 
 impl BertConfig {
     /// Parses a HF `config.json` (or our stored config) and checks what the model code assumes.
     pub fn from_json(json: &str) -> Result<BertConfig> {
-        let c: BertConfig = serde_json::from_str(json).map_err(|e| Error::Weights(format!("config: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::Weights(format!("config: {e}")))?;
-        if let Some(act) = v.get("hidden_act").and_then(|a| a.as_str()) {
-            if act != "gelu" {
-                return Err(Error::Weights(format!("config: hidden_act \"{act}\" is not supported (only the exact erf \"gelu\")")));
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::Weights(format!("config: not JSON ({e})")))?;
+        if !v.is_object() {
+            return Err(Error::Weights("config: not a JSON object".into()));
+        }
+        for (hf, ours) in REQUIRED {
+            if v.get(hf).is_none() && v.get(ours).is_none() {
+                return Err(Error::Weights(format!("config: no \"{hf}\" field")));
             }
         }
+        match v.get("hidden_act") {
+            None => {}
+            Some(serde_json::Value::String(act)) if HiddenAct::NAMES.contains(&act.as_str()) => {}
+            Some(act) => {
+                return Err(Error::Weights(format!(
+                    "config: hidden_act {act} is not supported (supported: \"gelu\", and the tanh GELUs \"gelu_new\", \"gelu_pytorch_tanh\")"
+                )))
+            }
+        }
+        let c: BertConfig = serde_json::from_value(v.clone()).map_err(|e| Error::Weights(format!("config: {e}")))?;
         if let Some(p) = v.get("position_embedding_type").and_then(|a| a.as_str()) {
             if p != "absolute" {
                 return Err(Error::Weights(format!("config: position_embedding_type \"{p}\" is not supported (only \"absolute\")")));
@@ -138,24 +205,38 @@ pub struct LayerWeights {
 pub struct BertWeights {
     pub config: BertConfig,
     pub vocab: Vec<String>,
+    /// How the tokenizer normalizes text before WordPiece (uncased unless the source said otherwise).
+    pub normalization: Normalization,
     pub embeddings: EmbeddingWeights,
     pub layers: Vec<LayerWeights>,
 }
 
 /// Reads tensors by name from one file, in one of the two layouts.
-struct Reader<'a> {
-    file: &'a WeightFile,
+pub(crate) struct Reader<'a> {
+    pub(crate) file: &'a WeightFile,
     /// HF checkpoints store linear weights [out, in] and q, k, v apart.
-    hf: bool,
+    pub(crate) hf: bool,
+    /// Before every name: "" (HF `BertModel`), or e.g. "bert." (a model with a head saved whole).
+    pub(crate) prefix: String,
 }
 
 impl Reader<'_> {
     fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        self.file.tensor(name, shape)
+        self.file.tensor(&format!("{}{name}", self.prefix), shape)
     }
 
+    fn contains(&self, name: &str) -> bool {
+        self.file.contains(&format!("{}{name}", self.prefix))
+    }
+
+    /// LayerNorm parameters, under their names or the `gamma`/`beta` of checkpoints converted from
+    /// the original TensorFlow BERT.
     fn layer_norm(&self, prefix: &str, dim: usize) -> Result<LayerNormWeights> {
-        Ok(LayerNormWeights { weight: self.get(&format!("{prefix}.weight"), &[dim])?, bias: self.get(&format!("{prefix}.bias"), &[dim])? })
+        let (w, b) = match self.contains(&format!("{prefix}.weight")) || !self.contains(&format!("{prefix}.gamma")) {
+            true => ("weight", "bias"),
+            false => ("gamma", "beta"),
+        };
+        Ok(LayerNormWeights { weight: self.get(&format!("{prefix}.{w}"), &[dim])?, bias: self.get(&format!("{prefix}.{b}"), &[dim])? })
     }
 
     fn linear(&self, prefix: &str, inp: usize, out: usize) -> Result<LinearWeights> {
@@ -184,7 +265,7 @@ impl Reader<'_> {
         Ok(LinearWeights { weight, bias })
     }
 
-    fn model(&self, config: BertConfig, vocab: Vec<String>) -> Result<BertWeights> {
+    pub(crate) fn model(&self, config: BertConfig, vocab: Vec<String>, normalization: Normalization) -> Result<BertWeights> {
         let c = &config;
         let h = c.hidden;
         if vocab.len() != c.vocab_size {
@@ -210,10 +291,10 @@ impl Reader<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
         let extra = format!("encoder.layer.{}.attention.output.dense.weight", c.layers);
-        if self.file.contains(&extra) {
-            return Err(Error::Weights(format!("the file has more layers than the config's {} (found \"{extra}\")", c.layers)));
+        if self.contains(&extra) {
+            return Err(Error::Weights(format!("the file has more layers than the config's {} (found \"{}{extra}\")", c.layers, self.prefix)));
         }
-        Ok(BertWeights { config, vocab, embeddings, layers })
+        Ok(BertWeights { config, vocab, normalization, embeddings, layers })
     }
 }
 
@@ -228,7 +309,7 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-fn parse_vocab(vocab_txt: &str) -> Vec<String> {
+pub(crate) fn parse_vocab(vocab_txt: &str) -> Vec<String> {
     vocab_txt.lines().map(|l| l.trim_end_matches('\r').to_string()).collect()
 }
 
@@ -237,7 +318,7 @@ impl BertWeights {
     pub fn from_hf(safetensors: Vec<u8>, config_json: &str, vocab_txt: &str) -> Result<BertWeights> {
         let config = BertConfig::from_json(config_json)?;
         let file = WeightFile::parse(safetensors)?;
-        Reader { file: &file, hf: true }.model(config, parse_vocab(vocab_txt))
+        Reader { file: &file, hf: true, prefix: String::new() }.model(config, parse_vocab(vocab_txt), Normalization::UNCASED)
     }
 
     /// From our web file.
@@ -245,7 +326,11 @@ impl BertWeights {
         let file = WeightFile::parse_web(bytes, ARCH)?;
         let config = BertConfig::from_json(file.meta_value("config").ok_or_else(|| Error::Weights("no \"config\" in the file's metadata".into()))?)?;
         let vocab = parse_vocab(file.meta_value("vocab").ok_or_else(|| Error::Weights("no \"vocab\" in the file's metadata".into()))?);
-        Reader { file: &file, hf: false }.model(config, vocab)
+        let normalization = match file.meta_value("normalization") {
+            None => Normalization::UNCASED,
+            Some(n) => serde_json::from_str(n).map_err(|e| Error::Weights(format!("metadata \"normalization\": {e}")))?,
+        };
+        Reader { file: &file, hf: false, prefix: String::new() }.model(config, vocab, normalization)
     }
 
     /// Serializes into the web format.
@@ -255,6 +340,9 @@ impl BertWeights {
         let mut w = WeightWriter::new(ARCH, store);
         w.meta("config", serde_json::to_string(c).map_err(|e| Error::Weights(e.to_string()))?);
         w.meta("vocab", self.vocab.join("\n"));
+        if self.normalization != Normalization::UNCASED {
+            w.meta("normalization", serde_json::to_string(&self.normalization).map_err(|e| Error::Weights(e.to_string()))?);
+        }
         let e = &self.embeddings;
         w.tensor("embeddings.word_embeddings.weight", &[c.vocab_size, h], &e.word)?;
         w.tensor("embeddings.position_embeddings.weight", &[c.max_positions, h], &e.position)?;
@@ -369,7 +457,7 @@ impl<B: Backend> BertModel<B> {
                 Ok(BertLayer {
                     attention: SelfAttention::load(b, pair(&l.qkv), pair(&l.attention_output), h, c.heads)?,
                     attention_norm: layer_norm(b, &l.attention_norm, eps)?,
-                    mlp: Mlp::load(b, pair(&l.intermediate), pair(&l.output), h, c.intermediate)?,
+                    mlp: Mlp::load(b, pair(&l.intermediate), pair(&l.output), h, c.intermediate)?.with_activation(c.hidden_act.activation()),
                     output_norm: layer_norm(b, &l.output_norm, eps)?,
                 })
             })
@@ -456,7 +544,7 @@ impl<B: Backend> BertModel<B> {
     }
 }
 
-/// MiniLM as a playground holds it: the weights on the host, and the tokenizer of their
+/// MiniLM (or any BERT-architecture encoder) as a playground holds it: the weights on the host, and the tokenizer of their
 /// vocabulary that prepares its input.
 pub struct MiniLm {
     pub weights: BertWeights,
@@ -465,13 +553,18 @@ pub struct MiniLm {
 
 impl MiniLm {
     pub fn new(weights: BertWeights) -> Result<MiniLm> {
-        let tokenizer = Tokenizer::new(weights.vocab.clone())?;
+        let tokenizer = Tokenizer::with_normalization(weights.vocab.clone(), weights.normalization)?;
         Ok(MiniLm { weights, tokenizer })
+    }
+
+    /// At most this many tokens, specials included: the model's positions, and 512.
+    pub fn max_tokens(&self) -> usize {
+        self.weights.config.max_positions.min(MAX_TOKENS)
     }
 
     /// Text (and an optional second segment) → WordPiece tokens, cut to the model's length.
     pub fn encode(&self, text: &str, pair: Option<&str>) -> Encoding {
-        self.tokenizer.encode(text, pair)
+        self.tokenizer.encode_max(text, pair, self.max_tokens())
     }
 }
 

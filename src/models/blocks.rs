@@ -55,23 +55,29 @@ pub struct Residual<'a, T> {
     pub scale: Option<&'a T>,
 }
 
-/// The feed-forward block: `residual + scale ⊙ (gelu(h · W1 + b1) · W2 + b2)`.
+/// The feed-forward block: `residual + scale ⊙ (act(h · W1 + b1) · W2 + b2)`, act a GELU.
 pub struct Mlp<B: Backend> {
     /// [hidden] → [inner] (BERT intermediate.dense, ViT mlp.fc1)
     fc1: Linear<B>,
     /// [inner] → [hidden] (BERT output.dense, ViT mlp.fc2)
     fc2: Linear<B>,
+    /// After fc1: erf GELU unless the checkpoint was trained with another.
+    activation: Activation,
 }
 
 impl<B: Backend> Mlp<B> {
     /// (weight, bias) of each linear.
     pub fn load(b: &mut B, fc1: (&[f32], &[f32]), fc2: (&[f32], &[f32]), hidden: usize, inner: usize) -> Result<Self> {
-        Ok(Mlp { fc1: Linear::load(b, fc1.0, Some(fc1.1), hidden, inner)?, fc2: Linear::load(b, fc2.0, Some(fc2.1), inner, hidden)? })
+        Ok(Mlp { fc1: Linear::load(b, fc1.0, Some(fc1.1), hidden, inner)?, fc2: Linear::load(b, fc2.0, Some(fc2.1), inner, hidden)?, activation: Activation::Gelu })
+    }
+
+    pub fn with_activation(self, activation: Activation) -> Self {
+        Mlp { activation, ..self }
     }
 
     /// `h` [rows, hidden] → [rows, hidden].
     pub fn forward(&self, b: &mut B, h: &B::Tensor, rows: usize, residual: Residual<'_, B::Tensor>) -> Result<B::Tensor> {
-        let m = b.linear(&LinearOp { activation: Activation::Gelu, ..self.fc1.op(h, rows) })?; // [rows, inner]
+        let m = b.linear(&LinearOp { activation: self.activation, ..self.fc1.op(h, rows) })?; // [rows, inner]
         b.linear(&LinearOp { residual: Some(residual.x), residual_scale: residual.scale, ..self.fc2.op(&m, rows) })
     }
 }

@@ -7,6 +7,25 @@
 use unicode_categories::UnicodeCategories;
 use unicode_normalization_alignments::char::{canonical_combining_class, decompose_canonical};
 
+/// What the normalizer does besides cleaning: HF `BertNormalizer`'s `lowercase` and
+/// `strip_accents` (uncased models: both; cased models such as bert-base-cased: neither).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Normalization {
+    pub lowercase: bool,
+    pub strip_accents: bool,
+}
+
+impl Normalization {
+    /// BERT uncased (MiniLM): lowercase, strip accents.
+    pub const UNCASED: Normalization = Normalization { lowercase: true, strip_accents: true };
+}
+
+impl Default for Normalization {
+    fn default() -> Normalization {
+        Normalization::UNCASED
+    }
+}
+
 /// A word after basic tokenization: its normalized text, and for each of its characters the
 /// byte range in the source text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,8 +58,9 @@ pub fn is_punctuation(c: char) -> bool {
 }
 
 /// Normalizes `text` (found at byte `base` of the source) into (char, source span) pairs, in the
-/// reference's order: clean, isolate CJK, NFD, drop non-spacing marks, lowercase.
-fn normalize(text: &str, base: usize, out: &mut Vec<(char, (usize, usize))>) {
+/// reference's order: clean, isolate CJK, NFD and drop non-spacing marks (when stripping
+/// accents), lowercase (when lowercasing).
+fn normalize(text: &str, base: usize, norm: Normalization, out: &mut Vec<(char, (usize, usize))>) {
     let mut cleaned: Vec<(char, (usize, usize))> = Vec::with_capacity(text.len());
     for (i, c) in text.char_indices() {
         let span = (base + i, base + i + c.len_utf8());
@@ -56,6 +76,15 @@ fn normalize(text: &str, base: usize, out: &mut Vec<(char, (usize, usize))>) {
         } else {
             cleaned.push((c, span));
         }
+    }
+    if !norm.strip_accents {
+        for (c, span) in cleaned {
+            match norm.lowercase {
+                true => out.extend(c.to_lowercase().map(|l| (l, span))),
+                false => out.push((c, span)),
+            }
+        }
+        return;
     }
     // NFD: (char, whether it is the first char of its decomposition).
     let mut nfd: Vec<(char, bool)> = Vec::with_capacity(cleaned.len());
@@ -76,8 +105,12 @@ fn normalize(text: &str, base: usize, out: &mut Vec<(char, (usize, usize))>) {
             next += 1;
         }
         let span = cleaned[next.max(1) - 1].1;
-        if !c.is_mark_nonspacing() {
-            out.extend(c.to_lowercase().map(|l| (l, span)));
+        if c.is_mark_nonspacing() {
+            continue;
+        }
+        match norm.lowercase {
+            true => out.extend(c.to_lowercase().map(|l| (l, span))),
+            false => out.push((c, span)),
         }
     }
 }
@@ -98,8 +131,13 @@ fn canonical_reorder(chars: &mut [(char, bool)]) {
 
 /// Basic tokenization of `text` (at byte `base` of the source) into words, appended to `words`.
 pub fn basic_tokenize(text: &str, base: usize, words: &mut Vec<Word>) {
+    basic_tokenize_with(text, base, Normalization::UNCASED, words)
+}
+
+/// [`basic_tokenize`] with the normalizer's settings of a given model.
+pub fn basic_tokenize_with(text: &str, base: usize, norm: Normalization, words: &mut Vec<Word>) {
     let mut chars = Vec::with_capacity(text.len());
-    normalize(text, base, &mut chars);
+    normalize(text, base, norm, &mut chars);
     let mut cur = Word { text: String::new(), spans: Vec::new() };
     let flush = |cur: &mut Word, words: &mut Vec<Word>| {
         if !cur.text.is_empty() {
@@ -140,6 +178,18 @@ mod tests {
         assert_eq!(words("$5+3^2"), ["$", "5", "+", "3", "^", "2"]);
         assert_eq!(words("İstanbul «ok»"), ["istanbul", "«", "ok", "»"]);
         assert!(words(" \n\t ").is_empty());
+    }
+
+    #[test]
+    fn cased_models_keep_case_and_accents() {
+        let words = |s: &str, lowercase, strip_accents| {
+            let mut w = Vec::new();
+            basic_tokenize_with(s, 0, Normalization { lowercase, strip_accents }, &mut w);
+            w.into_iter().map(|w| w.text).collect::<Vec<_>>()
+        };
+        assert_eq!(words("Héllo, WORLD", false, false), ["Héllo", ",", "WORLD"]);
+        assert_eq!(words("Héllo, WORLD", true, false), ["héllo", ",", "world"]);
+        assert_eq!(words("Héllo, WORLD", false, true), ["Hello", ",", "WORLD"]);
     }
 
     #[test]

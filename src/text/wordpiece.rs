@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::normalize::{basic_tokenize, Word};
+use super::normalize::{basic_tokenize_with, Normalization, Word};
 use crate::ensure;
 use crate::error::{Error, Result};
 
@@ -45,6 +45,7 @@ pub struct Tokenizer {
     sep: u32,
     /// Specials present in the vocabulary, longest first for leftmost-longest matching.
     specials: Vec<(&'static str, u32)>,
+    norm: Normalization,
 }
 
 impl Tokenizer {
@@ -54,7 +55,12 @@ impl Tokenizer {
         Tokenizer::new(vocab)
     }
 
+    /// An uncased tokenizer (lowercase, strip accents), as BERT uncased and MiniLM use.
     pub fn new(vocab: Vec<String>) -> Result<Tokenizer> {
+        Tokenizer::with_normalization(vocab, Normalization::UNCASED)
+    }
+
+    pub fn with_normalization(vocab: Vec<String>, norm: Normalization) -> Result<Tokenizer> {
         ensure!(!vocab.is_empty(), "the vocabulary is empty");
         let mut ids = HashMap::with_capacity(vocab.len());
         for (i, t) in vocab.iter().enumerate() {
@@ -65,7 +71,7 @@ impl Tokenizer {
         let (unk, cls, sep) = (need("[UNK]")?, need("[CLS]")?, need("[SEP]")?);
         let mut specials: Vec<(&'static str, u32)> = SPECIALS.iter().filter_map(|s| ids.get(*s).map(|&id| (*s, id))).collect();
         specials.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
-        Ok(Tokenizer { vocab, ids, unk, cls, sep, specials })
+        Ok(Tokenizer { vocab, ids, unk, cls, sep, specials, norm })
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -145,7 +151,7 @@ impl Tokenizer {
 
     fn words(&self, text: &str, base: usize, out: &mut Vec<Piece>) {
         let mut words = Vec::new();
-        basic_tokenize(text, base, &mut words);
+        basic_tokenize_with(text, base, self.norm, &mut words);
         for w in &words {
             self.wordpiece(w, out);
         }

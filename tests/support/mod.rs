@@ -67,11 +67,11 @@ pub fn tiny_bert(store: StoreAs) -> Vec<u8> {
         output: linear(inter, h),
         output_norm: norms[2].clone(),
     };
-    let config = BertConfig { vocab_size: vocab, hidden: h, layers: 1, heads: 2, intermediate: inter, max_positions: pos, type_vocab: 2, layer_norm_eps: 1e-12 };
+    let config = BertConfig { vocab_size: vocab, hidden: h, layers: 1, heads: 2, intermediate: inter, max_positions: pos, type_vocab: 2, layer_norm_eps: 1e-12, hidden_act: Default::default(), name: None };
     let v2 = |n: usize| (0..n).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<f32>>();
     let embeddings = EmbeddingWeights { word: v2(vocab * h), position: v2(pos * h), token_type: v2(2 * h), layer_norm: norms[0].clone() };
     let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"].map(String::from).to_vec();
-    BertWeights { config, vocab, embeddings, layers: vec![layer] }.to_web(store).unwrap()
+    BertWeights { config, vocab, normalization: Default::default(), embeddings, layers: vec![layer] }.to_web(store).unwrap()
 }
 
 /// A two-layer DINOv2 with 14-pixel patches and a 5 × 5 position grid (so any real image needs

@@ -193,6 +193,8 @@ export class Playground {
   loadTextModel(url, onProgress) { return this.#call('loadTextModel', [pageUrl(url), onProgress]); }
   runText(text, pair, options) { return this.#call('runText', [text, pair, options]); }
   project(points, rows, dim, options) { return this.#call('project', [points, rows, dim, options]); }
+  // File objects cross to the worker by structured clone (their bytes are read there).
+  loadTextModelFiles(files, onProgress) { return this.#call('loadTextModelFiles', [files, onProgress]); }
   loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
   runImage(rgba, width, height, options) { return this.#call('runImage', [rgba, width, height, options]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }

@@ -1,11 +1,13 @@
-//! BERT-family checkpoint folder (HF `model.safetensors` + `config.json` + `vocab.txt`) → web
-//! format. f32 by default: with f16 weights MiniLM's attention maps move by up to ~2e-3 from
+//! BERT-family checkpoint folder (HF `model.safetensors` + `config.json` + `vocab.txt` or
+//! `tokenizer.json`; see `BertWeights::from_files`) → web format. f32 by default: with f16 weights MiniLM's attention maps move by up to ~2e-3 from
 //! PyTorch's, which is the parity tolerance; `--f16` halves the file for those who accept that.
 //! `--f16-embeddings` stores only the word-embedding table (half of MiniLM) in f16.
 
 use std::path::Path;
 
 use attention_playground::models::bert::BertWeights;
+use attention_playground::models::bert_files::TEXT_FILES;
+use attention_playground::weights::folder::ModelFiles;
 use attention_playground::weights::{narrow, StoreAs};
 
 const USAGE: &str = "usage: convert text <model folder> <out.safetensors> [--manifest FILE] [--f16 | --f16-embeddings]";
@@ -27,9 +29,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let [src, out] = pos.as_slice() else { return Err(USAGE.into()) };
     let dir = Path::new(src);
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()));
-    let text = |name: &str| read(name).and_then(|b| String::from_utf8(b).map_err(|_| format!("{name} is not UTF-8")));
-    let weights = BertWeights::from_hf(read("model.safetensors")?, &text("config.json")?, &text("vocab.txt")?).map_err(|e| e.to_string())?;
+    // The same conversion as the page's loadTextModelFiles: the folder's files it reads, by name.
+    let mut files = ModelFiles::new();
+    for name in TEXT_FILES {
+        let path = dir.join(name);
+        if path.is_file() {
+            files.insert(name, std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+        }
+    }
+    let weights = BertWeights::from_files(files).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut bytes = weights.to_web(store).map_err(|e| e.to_string())?;
     if f16_embeddings && matches!(store, StoreAs::F32) {
         bytes = narrow::to_f16(&bytes, &["embeddings.word_embeddings.weight"])?;

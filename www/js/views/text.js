@@ -22,6 +22,7 @@ import { entropyView } from './text-entropy.js';
 import { rolloutView } from './text-rollout.js';
 import { textSteps } from './text-steps.js';
 import { textQk } from './qk-text.js';
+import { modelFilesBox } from './text-files.js';
 
 const MODEL = 'all-MiniLM-L6-v2';
 const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
@@ -40,10 +41,9 @@ export async function mount(section, app) {
   const changed = () => app.changed?.();
   useCss(app, 'text');
 
-  const intro = part(el('p', {
-    className: 'muted',
-    textContent: 'all-MiniLM-L6-v2 (6 layers × 12 heads) runs in the page as you type; every panel shows its real attention weights.',
-  }), 'intro');
+  const introText = (name, layers, heads) => `${name} (${layers} layers × ${heads} heads) runs in the page as you type; every panel shows its real attention weights.`;
+  const intro = part(el('p', { className: 'muted', textContent: introText(MODEL, 6, 12) }), 'intro');
+  let modelName = MODEL, maxTokens = 512;
   const progress = el('progress', { id: 'text-progress' });
   const loadText = el('span', { textContent: 'loading the text model…' });
   const load = el('div', { className: 'text-load', role: 'status' }, progress, ' ', loadText);
@@ -81,7 +81,19 @@ export async function mount(section, app) {
     'text-steps': panel('text-steps', 'Step by step', stepsRoot),
     'text-qk': panel('text-qk', 'Queries and keys', qkRoot),
   };
-  section.append(el('div', { className: 'text-view' }, intro, terms, load, inputLabel, pairLabel, controls, info, notice, error,
+  const own = modelFilesBox(pg, app.models, MODEL, {
+    onModel(name, info) {
+      modelName = name;
+      maxTokens = info.maxTokens;
+      intro.textContent = introText(name, info.layers, info.heads);
+      load.hidden = true;
+      ready = true;
+      section.dataset.state = 'ready';
+      section.dataset.model = name;
+      runner.edited(0);
+    },
+  });
+  section.append(el('div', { className: 'text-view' }, intro, terms, load, own.root, inputLabel, pairLabel, controls, info, notice, error,
     el('div', { className: 'text-panels' }, ...Object.values(panels))));
 
   const head = headView(headRoot, changed);
@@ -187,7 +199,7 @@ export async function mount(section, app) {
     info.textContent = `${r.tokens.length} tokens · ${ms.toFixed(1)} ms per forward on ${pg.backend}`;
     notice.hidden = !r.truncated;
     notice.textContent = r.truncated
-      ? 'The input is longer than the model’s 512 tokens: only the first 512 (with [CLS]/[SEP]) were used.'
+      ? `The input is longer than the model’s ${maxTokens} tokens: only the first ${maxTokens} (with [CLS]/[SEP]) were used.`
       : '';
     section.dataset.text = text; // the input this result is for (tests, benches)
     section.dataset.updates = String(++updates);
@@ -232,7 +244,7 @@ export async function mount(section, app) {
   const loaded = loadModel();
   // The numbers behind every panel, for export: tokens, the weights shown, the layer/head.
   const about = () => ({
-    model: MODEL,
+    model: modelName,
     backend: pg.backend,
     tokens: state.shown?.labels ?? [],
     layer: state.layer + 1,
