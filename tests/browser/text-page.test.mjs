@@ -142,7 +142,7 @@ export default {
     assert.equal(await page.locator('#backend').textContent(), expectBackend);
     assert.match(await page.locator('#timing').textContent(), /\d+\.\d ms per forward/);
     assert.match(await page.locator('#text-info').textContent(), new RegExp(`13 tokens · .* on ${expectBackend}`));
-    await page.waitForFunction(() => document.querySelectorAll('#text-modelview canvas').length === 72);
+    await page.waitForFunction(() => document.querySelectorAll('#text-modelview button[data-layer][data-head]').length === 72);
     assert.equal(await page.locator('#text-headview').getAttribute('data-tokens'), '13');
     assert.equal(await page.locator('#text-error').textContent(), '');
     // pg.rollout through the chosen layer: rows of the rollout sum to 1 (checked via the labels
@@ -175,12 +175,12 @@ export default {
     if (!(await hasTextApi(open))) return console.log('       SKIPPED: no loadTextModel');
     const page = await openText(open);
     const before = await pixels(page, '#text-matrix canvas');
-    await page.locator('#text-modelview canvas[data-layer="3"][data-head="5"]').click();
+    await page.locator('#text-modelview button[data-layer="3"][data-head="5"]').click();
     assert.equal(await page.locator('#text-layer').inputValue(), '3');
     assert.equal(await page.locator('#text-head-pick').inputValue(), '5');
     assert.equal(await page.locator('#text-matrix').getAttribute('data-view'), '3,5');
     assert.equal(await page.locator('#text-headview').getAttribute('data-heads'), '5');
-    assert.equal(await page.locator('#text-modelview canvas.selected').count(), 1);
+    assert.equal(await page.locator('#text-modelview button.selected').count(), 1);
     assert.notEqual((await pixels(page, '#text-matrix canvas')).hash, before.hash);
   },
 
@@ -313,7 +313,7 @@ export default {
 
   async 'stand-in: a backend change keeps the text and the view'({ harness, assert }) {
     const page = await openFake(harness);
-    await page.locator('#text-modelview canvas[data-layer="2"][data-head="7"]').click();
+    await page.locator('#text-modelview button[data-layer="2"][data-head="7"]').click();
     await page.locator('#text-hide').check();
     const before = await updates(page);
     await page.evaluate(() => window.fake.switchBackend('webgpu'));
@@ -323,6 +323,39 @@ export default {
     assert.equal(await page.locator('#text-hide').isChecked(), true);
     assert.deepEqual(await labels(page, '#text-matrix'), CAT.slice(1, -1));
     assert.match(await page.locator('#text-info').textContent(), /on webgpu/);
+  },
+
+  async 'stand-in: the model view draws every map on one canvas, under the button that opens it'({ harness, assert }) {
+    const page = await openFake(harness);
+    await page.waitForFunction(() => Number(document.querySelector('section[data-view="text"]').dataset.painted) > 0);
+    assert.equal(await page.locator('#text-modelview canvas').count(), 1);
+    assert.equal(await page.locator('#text-modelview button[data-layer][data-head]').count(), 72);
+    // Each thumbnail's cell (i, j), read back at its centre under its button, is ramp(map[i][j]).
+    const worst = await page.evaluate(async () => {
+      const { ramp } = await import('./js/util.js');
+      const { maps, side } = window.textView.model.json();
+      const c = document.querySelector('#text-modelview canvas'), box = c.getBoundingClientRect();
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, s = c.width / box.width;
+      let worst = 0;
+      for (const [l, h] of [[0, 0], [2, 7], [5, 11]]) {
+        const b = document.querySelector(`#text-modelview button[data-layer="${l}"][data-head="${h}"]`).getBoundingClientRect();
+        for (let i = 0; i < side; i++) for (let j = 0; j < side; j++) {
+          const x = Math.floor((b.left - box.left + ((j + 0.5) * b.width) / side) * s), y = Math.floor((b.top - box.top + ((i + 0.5) * b.height) / side) * s);
+          const want = ramp(maps[l][h][i * side + j]), at = 4 * (y * c.width + x);
+          for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(px[at + k] - want[k]));
+          worst = Math.max(worst, 255 - px[at + 3]);
+        }
+      }
+      return worst;
+    });
+    assert.ok(worst <= 1, `a thumbnail's pixel is off its map's colour by ${worst}`);
+    // A click on a button opens its layer and head; Enter on a focused one does too.
+    await page.locator('#text-modelview button[data-layer="4"][data-head="1"]').click();
+    assert.equal(await page.locator('#text-matrix').getAttribute('data-view'), '4,1');
+    assert.equal(await page.locator('#text-modelview button[aria-pressed="true"]').count(), 1);
+    await page.locator('#text-modelview button[data-layer="4"][data-head="1"]').press('ArrowRight');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('#text-matrix').getAttribute('data-view'), '4,2');
   },
 
   async 'stand-in: hovering a token focuses its lines'({ harness, assert }) {

@@ -219,7 +219,7 @@ export async function mount(section, app) {
   hide.onchange = () => (rehide(), changed());
   // Same text, same view, new backend: just run the forward again there.
   app.onBackendChange(() => runner.edited(0));
-  window.textView = { state, run: () => runner.edited(0) }; // for the console
+  window.textView = { state, model, run: () => runner.edited(0) }; // for the console (and tests)
 
   const loaded = loadModel();
   // The numbers behind every panel, for export: tokens, the weights shown, the layer/head.
