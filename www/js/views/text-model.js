@@ -103,15 +103,16 @@ export function modelView(root, onPick) {
       for (let i = 0; i < g.t; i++) cells.at[i] = Math.min(side - 1, Math.floor((i * side) / g.t));
       cells.t = g.t;
     }
-    const { rgba, px, at } = cells;
+    const { rgba, px, at } = cells, out = g.px, w = g.w, t = g.t, x0 = g.x(h);
     for (let i = 0; i < side * side; i++) {
       rampInto(rgba, 4 * i, map[i]);
       rgba[4 * i + 3] = 255;
     }
-    const x0 = g.x(h);
-    for (let dy = 0; dy < g.t; dy++) {
-      const src = at[dy] * side, dst = dy * g.w + x0;
-      for (let dx = 0; dx < g.t; dx++) g.px[dst + dx] = px[src + at[dx]];
+    for (let dy = 0; dy < t; dy++) {
+      const dst = dy * w + x0;
+      // A pixel row that shows the same cells as the one above is a copy of it.
+      if (dy > 0 && at[dy] === at[dy - 1]) out.copyWithin(dst, dst - w, dst - w + t);
+      else for (let dx = 0, src = at[dy] * side; dx < t; dx++) out[dst + dx] = px[src + at[dx]];
     }
   }
 
