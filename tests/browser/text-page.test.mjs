@@ -184,6 +184,42 @@ export default {
     assert.notEqual((await pixels(page, '#text-matrix canvas')).hash, before.hash);
   },
 
+  async 'real model: runText stats give each row\'s entropy; the entropy panel shows their means'({ open, assert }) {
+    if (!(await hasTextApi(open))) return console.log('       SKIPPED: no loadTextModel');
+    const page = await openText(open);
+    const got = await page.evaluate(async () => {
+      const { pickMap, visible, meanEntropy } = await import('./js/views/text-maps.js');
+      const r = window.textView.state.r, n = r.tokens.length;
+      const msg = async (p) => { try { await p; return 'resolved'; } catch (e) { return String(e.message ?? e); } };
+      // The engine's row entropies against −Σ p ln p of the rows it returned (f64).
+      let rows = 0;
+      for (let i = 0; i < r.layers * r.heads * n; i++) {
+        let want = 0;
+        for (let j = 0; j < n; j++) { const p = r.attention[i * n + j]; if (p > 0) want -= p * Math.log(p); }
+        rows = Math.max(rows, Math.abs(r.entropy[i] - want));
+      }
+      // The panel: a mean per layer and head, of the engine's entropies; hidden specials: of the
+      // renormalized maps on screen.
+      const panel = (keep) => Array.from({ length: r.layers * r.heads }, (_, lh) => meanEntropy(pickMap(r, Math.floor(lh / r.heads), lh % r.heads, keep), keep.length));
+      return {
+        length: r.entropy?.length, n, rows, all: panel(visible(r.tokens, false).keep), hidden: panel(visible(r.tokens, true).keep),
+        bad: await msg(window.playground.pg.runText('a', undefined, { stats: 'yes' })),
+        plain: 'entropy' in (await window.playground.pg.runText('a b')),
+      };
+    });
+    assert.equal(got.length, 6 * 12 * got.n);
+    assert.ok(got.rows <= 1e-4, `row entropies off by ${got.rows}`);
+    assert.equal(got.bad, "invalid input: runText: options.stats must be true or false, got 'yes'");
+    assert.equal(got.plain, false, 'no entropy unless asked for');
+    const shown = async () => (await page.locator('#text-entropy').getAttribute('data-entropy')).split(',').map(Number);
+    const off = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+    await page.waitForFunction(() => document.getElementById('text-entropy').dataset.entropy);
+    assert.ok(off(await shown(), got.all) <= 2e-4, 'entropy panel: the means of the engine\'s row entropies');
+    await page.locator('#text-hide').check();
+    await waitForLabels(page, CAT.slice(1, -1));
+    await page.waitForFunction((want) => document.getElementById('text-entropy').dataset.entropy.split(',').every((x, i) => Math.abs(x - want[i]) <= 2e-4), got.hidden);
+  },
+
   async 'real model: hide [CLS]/[SEP] changes the labels'({ open, assert }) {
     if (!(await hasTextApi(open))) return console.log('       SKIPPED: no loadTextModel');
     const page = await openText(open);

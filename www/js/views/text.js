@@ -194,7 +194,8 @@ export async function mount(section, app) {
     try {
       const t0 = performance.now();
       const text = input.value;
-      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined);
+      // stats: the per-head entropies come with the forward, from the engine's kernels.
+      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined, { stats: true });
       const ms = performance.now() - t0;
       if (stale()) return;
       // Ask the engine for the rollout now, ahead of the next keystroke's forward: it is ready
