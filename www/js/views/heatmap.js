@@ -48,7 +48,7 @@ export function heatmap(root, opts = {}) {
   bar.set({ colourAt: ramp, ticks: evenTicks(0, 1), label: opts.scale ?? 'weight (0 = none, 1 = all of the row)' });
   // The tip is position: fixed, so it can live in the heatmap (and in a shadow root with its styles).
   root.append(document.createElement('div'), cols, rows, cells, tip, out, bar.root);
-  let state = null;
+  let state = null, small = null; // small: the map at one pixel per cell
   const describe = (r, c) => `${state.rowLabels[r]} → ${state.colLabels[c]}: ${state.weights[r * state.nc + c].toFixed(3)}`;
   const nav = cellNav(canvas, {
     label: opts.label ?? 'attention map (rows attend to columns)',
@@ -123,12 +123,13 @@ export function heatmap(root, opts = {}) {
     draw(weights, rowLabels, colLabels) {
       const nr = rowLabels.length, nc = colLabels.length;
       const cell = cellSize(Math.max(nr, nc));
-      canvas.width = nc * cell;
-      canvas.height = nr * cell;
+      // Same size: every pixel is drawn over (the cells are opaque), so the bitmap is kept.
+      if (canvas.width !== nc * cell) canvas.width = nc * cell;
+      if (canvas.height !== nr * cell) canvas.height = nr * cell;
       const ctx = canvas.getContext('2d');
       const img = shade(weights, nr, nc);
       // Draw at one pixel per cell, then scale up without smoothing.
-      const small = new OffscreenCanvas(Math.max(nc, 1), Math.max(nr, 1));
+      if (small?.width !== img.width || small.height !== img.height) small = new OffscreenCanvas(img.width, img.height);
       small.getContext('2d').putImageData(img, 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(small, 0, 0, canvas.width, canvas.height);

@@ -46,13 +46,14 @@ function pooled(map, m, s) {
 
 export function modelView(root, onPick) {
   root.classList.add('text-model');
-  let grid = null, canvas = null, buttons = [], selected = null;
+  let grid = null, canvas = null, buttons = [], heads = 0, selected = null;
   let thumbs = null; // { layers, heads, side, maps: [layers * heads] of [side, side] }, for export
   // One layer's row of thumbnails in device pixels, reused while the sizes stay the same.
   let strip = null; // { img: ImageData, px: Uint32Array over it, key }
   let cells = null; // one thumbnail's colours [side, side] as 32-bit pixels, and the cell under each pixel
 
-  function build(layers, heads) {
+  function build(layers, count) {
+    heads = count;
     grid = document.createElement('div');
     grid.className = 'text-model-grid';
     grid.setAttribute('role', 'group');
@@ -80,6 +81,7 @@ export function modelView(root, onPick) {
         b.dataset.layer = String(l);
         b.dataset.head = String(h);
         b.title = `layer ${l + 1}, head ${h + 1}: click to open`;
+        b.setAttribute('aria-pressed', 'false');
         buttons.push(b);
         grid.append(b);
       }
@@ -166,11 +168,12 @@ export function modelView(root, onPick) {
     /** Outlines the open map(s): one thumbnail, or the whole layer row for the mean of heads. */
     select(layer, head) {
       selected = { layer, head };
-      for (const b of buttons) {
-        const on = Number(b.dataset.layer) === layer && (head === 'mean' || Number(b.dataset.head) === head);
+      buttons.forEach((b, i) => {
+        const on = Math.floor(i / heads) === layer && (head === 'mean' || i % heads === head);
+        if (b.classList.contains('selected') === on) return; // unchanged: no style work
         b.classList.toggle('selected', on);
         b.setAttribute('aria-pressed', String(on));
-      }
+      });
       root.dataset.selected = `${selected.layer},${selected.head}`;
     },
   };
