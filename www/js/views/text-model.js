@@ -14,6 +14,7 @@ const THUMB = 56; // px per thumbnail
 const GAP = 3; // px between thumbnails
 const LABEL = 28, SVG_GAP = 4; // the SVG's label margin and spacing
 const MAX_SIDE = 2 * THUMB; // longer inputs are max-pooled down to this many cells per side
+const sideOf = (m) => Math.max(1, Math.min(m, MAX_SIDE));
 
 // ramp(w) as 32-bit pixels, by sqrt(w) in 1/1023 steps (ramp's own curve; a step moves a channel
 // by < 0.25, so a pixel is within 1 of ramp(w)): one lookup per cell instead of three roundings,
@@ -29,10 +30,11 @@ const RAMP = (() => {
   return new Uint32Array(bytes.buffer);
 })();
 
-/** [m, m] → [s, s] by the max of each block, so peaks survive (s = m when small enough). */
-function pooled(map, m, s) {
+/** [m, m] → [s, s] by the max of each block, so peaks survive (s = m when small enough); into
+ *  `out` when given (a scratch buffer: at 512 tokens 72 new maps per keystroke kept the GC busy). */
+function pooled(map, m, s, out = new Float32Array(s * s)) {
   if (s === m) return map;
-  const out = new Float32Array(s * s);
+  out.fill(0);
   const bin = Int32Array.from({ length: m }, (_, i) => Math.floor((i * s) / m));
   for (let i = 0; i < m; i++) {
     const row = bin[i] * s;
@@ -47,7 +49,8 @@ function pooled(map, m, s) {
 export function modelView(root, onPick) {
   root.classList.add('text-model');
   let grid = null, canvas = null, buttons = [], heads = 0, selected = null;
-  let thumbs = null; // { layers, heads, side, maps: [layers * heads] of [side, side] }, for export
+  let shown = null; // the view drawn last ({ r, keep }), for export
+  let scratch = null; // a pooled map's buffer, reused
   // One layer's row of thumbnails in device pixels, reused while the sizes stay the same.
   let strip = null; // { img: ImageData, px: Uint32Array over it, key }
   let cells = null; // one thumbnail's colours [side, side] as 32-bit pixels, and the cell under each pixel
@@ -124,11 +127,19 @@ export function modelView(root, onPick) {
     }
   }
 
+  /** The thumbnails' maps of the view drawn last: { layers, heads, side, maps: [layers * heads] of [side, side] }. */
+  function thumbs() {
+    if (!shown) return {};
+    const { r, keep } = shown, m = keep.length, side = sideOf(m);
+    const maps = Array.from({ length: r.layers * r.heads }, (_, i) => pooled(pickMap(r, Math.floor(i / r.heads), i % r.heads, keep), m, side));
+    return { layers: r.layers, heads: r.heads, side, maps };
+  }
+
   return {
     png: () => composePNG(root),
     /** Every thumbnail's cells as <rect class="cell">, with the layer/head labels. */
     svg() {
-      const { layers = 0, heads = 0, side = 1, maps = [] } = thumbs ?? {};
+      const { layers = 0, heads = 0, side = 1, maps = [] } = thumbs();
       const px = THUMB / side, step = THUMB + SVG_GAP;
       const s = svgWriter(LABEL + heads * step, LABEL + layers * step);
       s.rect(0, 0, LABEL + heads * step, LABEL + layers * step, '#fff');
@@ -144,7 +155,7 @@ export function modelView(root, onPick) {
     },
     /** The thumbnails' numbers: maps[layer][head] = side × side (max-pooled when the input is long). */
     json() {
-      const { layers = 0, heads = 0, side = 0, maps = [] } = thumbs ?? {};
+      const { layers = 0, heads = 0, side = 0, maps = [] } = thumbs();
       return { side, maps: Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => Array.from(maps[l * heads + h]))) };
     },
     draw(v) {
@@ -154,14 +165,11 @@ export function modelView(root, onPick) {
     drawLayer(v, l) {
       const { r, keep } = v;
       if (buttons.length !== r.layers * r.heads) build(r.layers, r.heads);
-      const m = keep.length, side = Math.max(1, Math.min(m, MAX_SIDE));
-      if (l === 0 || thumbs?.side !== side) thumbs = { layers: r.layers, heads: r.heads, side, maps: [] };
+      const m = keep.length, side = sideOf(m);
+      shown = { r, keep };
       const g = geometry(r.layers, r.heads);
-      for (let h = 0; h < r.heads; h++) {
-        const map = pooled(pickMap(r, l, h, keep), m, side);
-        thumbs.maps[l * r.heads + h] = map;
-        paintThumb(g, map, side, h);
-      }
+      if (scratch?.length !== side * side) scratch = new Float32Array(side * side);
+      for (let h = 0; h < r.heads; h++) paintThumb(g, pooled(pickMap(r, l, h, keep), m, side, scratch), side, h);
       canvas.getContext('2d').putImageData(g.img, 0, g.y(l));
       if (l === r.layers - 1) this.select(v.layer, v.head);
     },

@@ -24,6 +24,7 @@ import { textSteps } from './text-steps.js';
 
 const MODEL = 'all-MiniLM-L6-v2';
 const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
+const FRAME_MS = 12; // how long a result's drawing may take in its frame before the rest waits
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 const panel = (part, title, body, note = '') => {
@@ -119,6 +120,7 @@ export async function mount(section, app) {
   function render(all) {
     const { r, shown } = state;
     if (!r) return;
+    const begun = performance.now();
     const v = { r, ...shown, layer: state.layer, head: state.head };
     head.draw(v);
     matrix.draw(pickMap(r, v.layer, v.head, v.keep), v.labels, v.labels);
@@ -141,14 +143,14 @@ export async function mount(section, app) {
       () => (section.dataset.painted = String(mine)),
     ];
     // Tasks of at most ~SLICE_MS each, so input events get in between them at n = 512. The first
-    // runs now, in this frame: a short input paints every panel in one frame, not one per panel
-    // (each frame costs the main thread its style, layout, paint and commit, ~5 ms here).
-    const next = () => {
-      const start = performance.now();
-      while (mine === paint && later.length && performance.now() - start < SLICE_MS) later.shift()();
+    // runs now, in this frame, in what is left of its slice after the head view and the matrix: a
+    // short input paints every panel in one frame, not one per panel (each frame costs the main
+    // thread its style, layout, paint and commit, ~5 ms here), and a long one keeps the frame short.
+    const next = (until = performance.now() + SLICE_MS) => {
+      while (mine === paint && later.length && performance.now() < until) later.shift()();
       if (mine === paint && later.length) soon(next);
     };
-    next();
+    next(begun + FRAME_MS);
   }
 
   /** Opens a layer and head everywhere; `focusHeads` also shows just that head in the head view. */
