@@ -1,4 +1,4 @@
-//! `pg.loadTextModel(url, onProgress?)` and `pg.runText(text, pair?)`: all-MiniLM-L6-v2 on the
+//! `pg.loadTextModel(url, onProgress?)` and `pg.runText(text, pair?, options?)`: all-MiniLM-L6-v2 on the
 //! instance's backend, held in a `ModelSlot` (which uploads it again to the CPU when the GPU device
 //! is lost). `pg.loadTextModelFiles(files, onProgress?)` puts a BERT-architecture model converted
 //! from a Hugging Face folder's files in the same place.
@@ -40,10 +40,14 @@ export interface TextResult {
   ms: number;
   /** only when `runText(text, pair, { capture })` asked for it */
   capture?: HeadCapture;
+  /** [layers, heads, tokens]: each attention row's entropy (nats), only with `{ stats: true }` */
+  entropy?: Float32Array;
 }
 export interface RunTextOptions {
   /** keep one head's q, k, v (0-based layer and head) */
   capture?: { layer: number; head: number };
+  /** also return each attention row's entropy, computed by the attention kernels; default false */
+  stats?: boolean;
 }
 /** One head of one layer as the forward computed it. */
 export interface HeadCapture {
@@ -109,8 +113,9 @@ impl Playground {
         })
     }
 
-    /// `await pg.runText(text, pair?, { capture: { layer, head } }?)`: tokens, the attention of
-    /// every layer and head, and the sentence embedding (plus one head's q, k, v when asked).
+    /// `await pg.runText(text, pair?, { capture: { layer, head }, stats }?)`: tokens, the attention
+    /// of every layer and head, and the sentence embedding (plus one head's q, k, v, and each
+    /// attention row's entropy, when asked).
     /// Empty text is valid (tokens `[CLS] [SEP]`); text longer than 512 tokens is cut to fit,
     /// with `truncated: true`.
     #[wasm_bindgen(js_name = runText, unchecked_return_type = "Promise<TextResult>")]
@@ -120,16 +125,18 @@ impl Playground {
         #[wasm_bindgen(unchecked_optional_param_type = "string | null")] pair: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RunTextOptions")] options: JsValue,
     ) -> Promise {
-        let args = parse::string(&text, "runText: text")
-            .and_then(|t| Ok((t, parse::optional_string(&pair, "runText: pair")?, capture_option(&options, "runText")?)));
-        self.queue(args, async |shared, (text, pair, capture)| {
+        let args = parse::string(&text, "runText: text").and_then(|t| {
+            let capture = capture_option(&options, "runText", RUN_TEXT_OPTIONS)?;
+            Ok((t, parse::optional_string(&pair, "runText: pair")?, capture, stats_option(&options)?))
+        });
+        self.queue(args, async |shared, (text, pair, capture, stats)| {
             // Inside the session job (see loadTextModel): a forward on the CPU gives the page turns
             // between layers, in which another call may start and must wait for this one.
             let (enc, out, ms, (layers, heads)) = shared
                 .run(async |engine| {
                     let mut text_slot = shared.text.borrow_mut();
                     let slot = text_slot.as_mut().ok_or_else(not_loaded)?;
-                    let input = TextInput { encoding: slot.model().encode(&text, pair.as_deref()), capture };
+                    let input = TextInput { encoding: slot.model().encode(&text, pair.as_deref()), capture, stats };
                     let start = now_ms();
                     let out = slot.run(engine, &input).await?;
                     let c = &slot.model().weights.config;
@@ -149,12 +156,25 @@ impl Playground {
             js_field(&r, "truncated", &enc.truncated.into());
             js_field(&r, "backend", &shared.kind.get().js_name().into());
             js_field(&r, "ms", &ms.into());
+            if let Some(e) = &out.entropy {
+                js_field(&r, "entropy", &joined_f32(e).into());
+            }
             if let Some(c) = &out.capture {
                 js_field(&r, "capture", &capture_to_js(c));
             }
             Ok(r.into())
         })
     }
+}
+
+const RUN_TEXT_OPTIONS: &[&str] = &["capture", "stats"];
+
+/// `{ stats: true }`: also return each attention row's entropy.
+fn stats_option(options: &JsValue) -> crate::error::Result<bool> {
+    if !parse::optional_options(options, "runText: options", RUN_TEXT_OPTIONS)? {
+        return Ok(false);
+    }
+    parse::flag(&parse::get(options, "stats"), "runText: options.stats", false)
 }
 
 /// Puts `model` in the instance's text slot and uploads it; the info object `load*` resolve to.
@@ -194,10 +214,10 @@ pub(super) fn capture_to_js(c: &HeadCapture) -> JsValue {
     cap.into()
 }
 
-/// `{ capture: { layer, head } }` of `method` (runText, runImage), both whole numbers ≥ 0;
-/// whether they fit the model is checked by the forward, which knows it.
-pub(super) fn capture_option(options: &JsValue, method: &str) -> crate::error::Result<Option<CaptureAt>> {
-    if !parse::optional_options(options, &format!("{method}: options"), &["capture"])? {
+/// `{ capture: { layer, head } }` of `method` (runText, runImage, whose options are `allowed`),
+/// both whole numbers ≥ 0; whether they fit the model is checked by the forward, which knows it.
+pub(super) fn capture_option(options: &JsValue, method: &str, allowed: &[&str]) -> crate::error::Result<Option<CaptureAt>> {
+    if !parse::optional_options(options, &format!("{method}: options"), allowed)? {
         return Ok(None);
     }
     let capture = parse::get(options, "capture");

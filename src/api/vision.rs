@@ -94,7 +94,7 @@ impl Playground {
             let (w, h) = (parse::count(&width, "runImage: width", 0)?, parse::count(&height, "runImage: height", 0)?);
             let rgba = parse::bytes(&rgba, "runImage: rgba", " of width × height × 4 bytes (e.g. ImageData.data)")?;
             crate::vision::check_rgba(&rgba, w, h)?;
-            let capture = super::text::capture_option(&options, "runImage")?;
+            let capture = super::text::capture_option(&options, "runImage", &["capture"])?;
             Ok(Image { rgba, width: w, height: h, capture })
         })();
         self.queue(args, async |shared, image| {

@@ -402,6 +402,8 @@ pub struct BertOutput {
     pub embedding: Vec<f32>,
     /// The head asked for with [`CaptureAt`], if any.
     pub capture: Option<HeadCapture>,
+    /// Per layer, [heads, seq]: the entropy (nats) of each attention row, when asked for.
+    pub entropy: Option<Vec<Vec<f32>>>,
 }
 
 /// Which head of which layer a forward keeps the projections of (0-based).
@@ -480,6 +482,12 @@ impl<B: Backend> BertModel<B> {
     /// [`forward`](Self::forward), also keeping one head's q, k, v and its layer's input; they
     /// come back in the same single read as the maps.
     pub async fn forward_capturing(&self, b: &mut B, ids: &[u32], type_ids: &[u32], capture: Option<CaptureAt>) -> Result<BertOutput> {
+        self.forward_with(b, ids, type_ids, capture, false).await
+    }
+
+    /// [`forward_capturing`](Self::forward_capturing), also returning each attention row's
+    /// entropy when `stats` (computed by the attention kernels, read with the maps).
+    pub async fn forward_with(&self, b: &mut B, ids: &[u32], type_ids: &[u32], capture: Option<CaptureAt>, stats: bool) -> Result<BertOutput> {
         let c = &self.config;
         if let Some(at) = capture {
             ensure!(at.layer < c.layers, "capture.layer must be at most {} (0-based; the model has {} layers), got {}", c.layers - 1, c.layers, at.layer);
@@ -504,10 +512,12 @@ impl<B: Backend> BertModel<B> {
         let mut x = self.embeddings_norm.forward(b, &x, seq)?;
 
         let mut maps = Vec::with_capacity(self.layers.len());
+        let mut entropies = Vec::new(); // [heads, seq] per layer, with stats
         let mut kept = None; // (layer input x, its fused qkv) for the captured layer
         for (i, l) in self.layers.iter().enumerate() {
             let captured = capture.is_some_and(|at| at.layer == i);
-            let (y, weights, qkv) = l.attention.forward_keeping_qkv(b, &x, seq, Residual { x: &x, scale: None })?; // [seq, hidden], [heads, seq, seq]
+            let (y, weights, qkv, entropy) = l.attention.forward_with_stats(b, &x, seq, Residual { x: &x, scale: None }, stats)?; // [seq, hidden], [heads, seq, seq]
+            entropies.extend(entropy);
             let y = l.attention_norm.forward(b, &y, seq)?;
             let z = l.mlp.forward(b, &y, seq, Residual { x: &y, scale: None })?;
             let next = l.output_norm.forward(b, &z, seq)?;
@@ -525,7 +535,10 @@ impl<B: Backend> BertModel<B> {
         if let Some((x_in, qkv)) = kept {
             maps.extend([x_in, qkv]);
         }
+        let entropy_len = entropies.len();
+        maps.extend(entropies);
         let mut out = b.read_owned(maps).await?;
+        let entropy = stats.then(|| out.split_off(out.len() - entropy_len));
         let mut kept = out.split_off(out.len() - kept_len).into_iter();
         let capture = match (capture, kept.next(), kept.next()) {
             (Some(at), Some(x_in), Some(qkv)) => Some(HeadCapture::from_fused(at, &qkv, x_in, seq, h, c.head_dim())),
@@ -540,7 +553,7 @@ impl<B: Backend> BertModel<B> {
         }
         let norm = embedding.iter().map(|v| (v / seq as f32).powi(2)).sum::<f32>().sqrt().max(1e-12);
         embedding.iter_mut().for_each(|v| *v = *v / seq as f32 / norm);
-        Ok(BertOutput { seq, attention, embedding, capture })
+        Ok(BertOutput { seq, attention, embedding, capture, entropy })
     }
 }
 
@@ -568,15 +581,17 @@ impl MiniLm {
     }
 }
 
-/// What one MiniLM forward takes: the tokens, and which head to capture, if any.
+/// What one MiniLM forward takes: the tokens, which head to capture, if any, and whether to
+/// return each attention row's entropy.
 pub struct TextInput {
     pub encoding: Encoding,
     pub capture: Option<CaptureAt>,
+    pub stats: bool,
 }
 
 impl From<Encoding> for TextInput {
     fn from(encoding: Encoding) -> TextInput {
-        TextInput { encoding, capture: None }
+        TextInput { encoding, capture: None, stats: false }
     }
 }
 
@@ -591,7 +606,7 @@ impl Model for MiniLm {
 
     async fn forward<B: Backend>(&self, on: &mut BertModel<B>, b: &mut B, input: &TextInput) -> Result<BertOutput> {
         let enc = &input.encoding;
-        on.forward_capturing(b, &enc.ids, &enc.type_ids, input.capture).await
+        on.forward_with(b, &enc.ids, &enc.type_ids, input.capture, input.stats).await
     }
 }
 

@@ -113,11 +113,29 @@ impl<B: Backend> SelfAttention<B> {
     /// [`Self::forward`], also returning the fused projection [rows, 3·hidden] (q | k | v, biases
     /// added, before any scaling), for views that show a head's q, k and v.
     pub fn forward_keeping_qkv(&self, b: &mut B, h: &B::Tensor, rows: usize, residual: Residual<'_, B::Tensor>) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
+        self.forward_with_stats(b, h, rows, residual, false).map(|(y, weights, qkv, _)| (y, weights, qkv))
+    }
+
+    /// [`Self::forward_keeping_qkv`], also returning, when `stats`, the entropy (nats) of each
+    /// weight row [heads, rows], computed by the attention kernel as it normalizes the row.
+    pub fn forward_with_stats(
+        &self,
+        b: &mut B,
+        h: &B::Tensor,
+        rows: usize,
+        residual: Residual<'_, B::Tensor>,
+        stats: bool,
+    ) -> Result<(B::Tensor, B::Tensor, B::Tensor, Option<B::Tensor>)> {
         let qkv = b.linear(&self.qkv.op(h, rows))?; // [rows, 3·hidden]
         let dims = AttentionDims { heads: self.heads, seq_q: rows, seq_k: rows, head_dim: self.head_dim };
-        let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &AttentionSpec::default()))?;
+        let spec = AttentionSpec { stats, ..AttentionSpec::default() };
+        let att = b.attention(&AttentionArgs::fused_qkv(dims, &qkv, &spec))?;
         let weights = att.weights.ok_or_else(|| Error::Invalid("the backend returned no attention weights".into()))?;
+        let entropy = match (stats, att.entropy) {
+            (true, None) => return Err(Error::Invalid("the backend returned no attention entropy".into())),
+            (_, e) => e,
+        };
         let y = b.linear(&LinearOp { residual: Some(residual.x), residual_scale: residual.scale, ..self.out.op(&att.output, rows) })?;
-        Ok((y, weights, qkv))
+        Ok((y, weights, qkv, entropy))
     }
 }

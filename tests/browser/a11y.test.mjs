@@ -215,9 +215,11 @@ export default {
         .filter((e) => e.getClientRects().length && !e.disabled && !e.dataset.kbSeen && getComputedStyle(e).visibility !== 'hidden' && !e.closest('details:not([open]) > :not(summary)'))
         .map((e) => `${e.tagName.toLowerCase()}${e.name ? `[name=${e.name}]` : ''} ${e.getAttribute('aria-label') ?? e.textContent.trim().slice(0, 30)}`));
       for (const m of missed) problems.push(`${id}: Tab never reaches ${m}`);
-      // Every canvas is a focusable view, or a chart whose numbers the card's readout states.
+      // Every canvas is a focusable view, or a chart whose numbers the card's readout states, or
+      // the picture under a roving group of buttons (hidden from screen readers; the buttons are it).
       const mute = await page.$$eval('main > section:not([hidden]) canvas', (cs) => cs
-        .filter((c) => c.getClientRects().length && c.tabIndex < 0 && !c.closest('[tabindex="0"]') && !c.classList.contains('plot') && c.getAttribute('role') !== 'button')
+        .filter((c) => c.getClientRects().length && c.tabIndex < 0 && !c.closest('[tabindex="0"]') && !c.classList.contains('plot') && c.getAttribute('role') !== 'button'
+          && !(c.getAttribute('aria-hidden') === 'true' && c.parentElement.querySelector(':scope > [tabindex="0"]')))
         .map((c) => c.className || c.parentElement.className));
       for (const m of mute) problems.push(`${id}: a canvas (${m}) cannot be focused`);
       // Every focusable map says what its cell holds in a polite live region when an arrow moves.

@@ -72,7 +72,7 @@ export default {
       negative: 'invalid input: runText: options.capture.layer must be a whole number ≥ 0, got -1',
       string: "invalid input: runText: options.capture.layer must be a whole number ≥ 0, got '1'",
       missing: 'invalid input: runText: options.capture.head is required (a whole number ≥ 0)',
-      unknown: 'invalid input: runText: options: unknown option \'heads\' (known: capture)',
+      unknown: 'invalid input: runText: options: unknown option \'heads\' (known: capture, stats)',
       notObject: 'invalid input: runText: options must be an object, got 42',
     });
     assert.equal(got.after, 11, 'the instance works after refused captures');

@@ -142,7 +142,7 @@ export default {
     assert.equal(await page.locator('#backend').textContent(), expectBackend);
     assert.match(await page.locator('#timing').textContent(), /\d+\.\d ms per forward/);
     assert.match(await page.locator('#text-info').textContent(), new RegExp(`13 tokens · .* on ${expectBackend}`));
-    await page.waitForFunction(() => document.querySelectorAll('#text-modelview canvas').length === 72);
+    await page.waitForFunction(() => document.querySelectorAll('#text-modelview button[data-layer][data-head]').length === 72);
     assert.equal(await page.locator('#text-headview').getAttribute('data-tokens'), '13');
     assert.equal(await page.locator('#text-error').textContent(), '');
     // pg.rollout through the chosen layer: rows of the rollout sum to 1 (checked via the labels
@@ -175,13 +175,49 @@ export default {
     if (!(await hasTextApi(open))) return console.log('       SKIPPED: no loadTextModel');
     const page = await openText(open);
     const before = await pixels(page, '#text-matrix canvas');
-    await page.locator('#text-modelview canvas[data-layer="3"][data-head="5"]').click();
+    await page.locator('#text-modelview button[data-layer="3"][data-head="5"]').click();
     assert.equal(await page.locator('#text-layer').inputValue(), '3');
     assert.equal(await page.locator('#text-head-pick').inputValue(), '5');
     assert.equal(await page.locator('#text-matrix').getAttribute('data-view'), '3,5');
     assert.equal(await page.locator('#text-headview').getAttribute('data-heads'), '5');
-    assert.equal(await page.locator('#text-modelview canvas.selected').count(), 1);
+    assert.equal(await page.locator('#text-modelview button.selected').count(), 1);
     assert.notEqual((await pixels(page, '#text-matrix canvas')).hash, before.hash);
+  },
+
+  async 'real model: runText stats give each row\'s entropy; the entropy panel shows their means'({ open, assert }) {
+    if (!(await hasTextApi(open))) return console.log('       SKIPPED: no loadTextModel');
+    const page = await openText(open);
+    const got = await page.evaluate(async () => {
+      const { pickMap, visible, meanEntropy } = await import('./js/views/text-maps.js');
+      const r = window.textView.state.r, n = r.tokens.length;
+      const msg = async (p) => { try { await p; return 'resolved'; } catch (e) { return String(e.message ?? e); } };
+      // The engine's row entropies against −Σ p ln p of the rows it returned (f64).
+      let rows = 0;
+      for (let i = 0; i < r.layers * r.heads * n; i++) {
+        let want = 0;
+        for (let j = 0; j < n; j++) { const p = r.attention[i * n + j]; if (p > 0) want -= p * Math.log(p); }
+        rows = Math.max(rows, Math.abs(r.entropy[i] - want));
+      }
+      // The panel: a mean per layer and head, of the engine's entropies; hidden specials: of the
+      // renormalized maps on screen.
+      const panel = (keep) => Array.from({ length: r.layers * r.heads }, (_, lh) => meanEntropy(pickMap(r, Math.floor(lh / r.heads), lh % r.heads, keep), keep.length));
+      return {
+        length: r.entropy?.length, n, rows, all: panel(visible(r.tokens, false).keep), hidden: panel(visible(r.tokens, true).keep),
+        bad: await msg(window.playground.pg.runText('a', undefined, { stats: 'yes' })),
+        plain: 'entropy' in (await window.playground.pg.runText('a b')),
+      };
+    });
+    assert.equal(got.length, 6 * 12 * got.n);
+    assert.ok(got.rows <= 1e-4, `row entropies off by ${got.rows}`);
+    assert.equal(got.bad, "invalid input: runText: options.stats must be true or false, got 'yes'");
+    assert.equal(got.plain, false, 'no entropy unless asked for');
+    const shown = async () => (await page.locator('#text-entropy').getAttribute('data-entropy')).split(',').map(Number);
+    const off = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+    await page.waitForFunction(() => document.getElementById('text-entropy').dataset.entropy);
+    assert.ok(off(await shown(), got.all) <= 2e-4, 'entropy panel: the means of the engine\'s row entropies');
+    await page.locator('#text-hide').check();
+    await waitForLabels(page, CAT.slice(1, -1));
+    await page.waitForFunction((want) => document.getElementById('text-entropy').dataset.entropy.split(',').every((x, i) => Math.abs(x - want[i]) <= 2e-4), got.hidden);
   },
 
   async 'real model: hide [CLS]/[SEP] changes the labels'({ open, assert }) {
@@ -313,7 +349,7 @@ export default {
 
   async 'stand-in: a backend change keeps the text and the view'({ harness, assert }) {
     const page = await openFake(harness);
-    await page.locator('#text-modelview canvas[data-layer="2"][data-head="7"]').click();
+    await page.locator('#text-modelview button[data-layer="2"][data-head="7"]').click();
     await page.locator('#text-hide').check();
     const before = await updates(page);
     await page.evaluate(() => window.fake.switchBackend('webgpu'));
@@ -323,6 +359,39 @@ export default {
     assert.equal(await page.locator('#text-hide').isChecked(), true);
     assert.deepEqual(await labels(page, '#text-matrix'), CAT.slice(1, -1));
     assert.match(await page.locator('#text-info').textContent(), /on webgpu/);
+  },
+
+  async 'stand-in: the model view draws every map on one canvas, under the button that opens it'({ harness, assert }) {
+    const page = await openFake(harness);
+    await page.waitForFunction(() => Number(document.querySelector('section[data-view="text"]').dataset.painted) > 0);
+    assert.equal(await page.locator('#text-modelview canvas').count(), 1);
+    assert.equal(await page.locator('#text-modelview button[data-layer][data-head]').count(), 72);
+    // Each thumbnail's cell (i, j), read back at its centre under its button, is ramp(map[i][j]).
+    const worst = await page.evaluate(async () => {
+      const { ramp } = await import('./js/util.js');
+      const { maps, side } = window.textView.model.json();
+      const c = document.querySelector('#text-modelview canvas'), box = c.getBoundingClientRect();
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, s = c.width / box.width;
+      let worst = 0;
+      for (const [l, h] of [[0, 0], [2, 7], [5, 11]]) {
+        const b = document.querySelector(`#text-modelview button[data-layer="${l}"][data-head="${h}"]`).getBoundingClientRect();
+        for (let i = 0; i < side; i++) for (let j = 0; j < side; j++) {
+          const x = Math.floor((b.left - box.left + ((j + 0.5) * b.width) / side) * s), y = Math.floor((b.top - box.top + ((i + 0.5) * b.height) / side) * s);
+          const want = ramp(maps[l][h][i * side + j]), at = 4 * (y * c.width + x);
+          for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(px[at + k] - want[k]));
+          worst = Math.max(worst, 255 - px[at + 3]);
+        }
+      }
+      return worst;
+    });
+    assert.ok(worst <= 1, `a thumbnail's pixel is off its map's colour by ${worst}`);
+    // A click on a button opens its layer and head; Enter on a focused one does too.
+    await page.locator('#text-modelview button[data-layer="4"][data-head="1"]').click();
+    assert.equal(await page.locator('#text-matrix').getAttribute('data-view'), '4,1');
+    assert.equal(await page.locator('#text-modelview button[aria-pressed="true"]').count(), 1);
+    await page.locator('#text-modelview button[data-layer="4"][data-head="1"]').press('ArrowRight');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('#text-matrix').getAttribute('data-view'), '4,2');
   },
 
   async 'stand-in: hovering a token focuses its lines'({ harness, assert }) {

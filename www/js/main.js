@@ -35,18 +35,22 @@ function showBackend(pg) {
 }
 
 /** Copies the page's link (its whole state) to the clipboard; says so beside the button. */
-// The URL follows the state at most every URL_EVERY_MS: a replaceState per keystroke cost ~3–5 ms
-// of the main thread each while typing (and Chromium ignores history calls past ~200 in 10 s).
-const URL_EVERY_MS = 250;
-let urlTimer = 0, urlAt = -Infinity;
+// The URL follows the state once it has been still for URL_QUIET_MS, and at least every
+// URL_EVERY_MS while it keeps changing: a replaceState costs ~3–5 ms of the main thread, which
+// while the reader types lands between a result and its frame (and Chromium ignores history
+// calls past ~200 in 10 s).
+const URL_QUIET_MS = 250, URL_EVERY_MS = 1000;
+let urlTimer = 0, urlSince = 0; // the pending write, and when the first change it waits for came
 function writeUrl() {
   clearTimeout(urlTimer);
   urlTimer = 0;
-  urlAt = performance.now();
   history.replaceState(null, '', `?${params}`);
 }
 function scheduleUrl() {
-  if (!urlTimer) urlTimer = setTimeout(writeUrl, Math.max(0, urlAt + URL_EVERY_MS - performance.now()));
+  const now = performance.now();
+  if (!urlTimer) urlSince = now;
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(writeUrl, Math.max(0, Math.min(URL_QUIET_MS, urlSince + URL_EVERY_MS - now)));
 }
 
 async function copyLink() {

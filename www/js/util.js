@@ -110,7 +110,7 @@ export const rgb = ([r, g, b]) => `rgb(${r},${g},${b})`;
 
 // ---- rollout ----
 
-const rollouts = new WeakMap(); // result → Map(key → Float32Array [n, n])
+const rollouts = new WeakMap(); // result → Map(key → Promise<Float32Array [n, n]>)
 
 /**
  * Rollout R through layer `layer` (0-based) of a model result `r` ({ attention [layers, heads,
@@ -122,12 +122,17 @@ export async function rolloutOf(pg, r, layer, { residual = true, headFusion = 'm
   const n = typeof r.tokens === 'number' ? r.tokens : r.tokens.length, nn = n * n;
   if (!rollouts.has(r)) rollouts.set(r, new Map());
   const cache = rollouts.get(r), key = `${layer}/${residual}/${headFusion}`;
+  // The promise is cached, so a request made early (the text view asks as soon as a result
+  // arrives) is the one the panel awaits; a failed one is forgotten, to be asked again.
   if (!cache.has(key)) {
-    // pg.rollout gives R_L of the layers it is given: pass layers 1..layer+1.
-    const out = await pg.rollout(r.attention.subarray(0, (layer + 1) * r.heads * nn), layer + 1, r.heads, n, { residual, headFusion });
-    const m = out instanceof Float32Array ? out : (out.rollout ?? out.weights);
-    if (m.length !== nn && m.length !== (layer + 1) * nn) throw new Error(`pg.rollout returned ${m.length} values for ${n} × ${n} tokens`);
-    cache.set(key, m.subarray(m.length - nn));
+    cache.set(key, (async () => {
+      // pg.rollout gives R_L of the layers it is given: pass layers 1..layer+1.
+      const out = await pg.rollout(r.attention.subarray(0, (layer + 1) * r.heads * nn), layer + 1, r.heads, n, { residual, headFusion });
+      const m = out instanceof Float32Array ? out : (out.rollout ?? out.weights);
+      if (m.length !== nn && m.length !== (layer + 1) * nn) throw new Error(`pg.rollout returned ${m.length} values for ${n} × ${n} tokens`);
+      return m.subarray(m.length - nn);
+    })());
+    cache.get(key).catch(() => cache.delete(key));
   }
   return cache.get(key);
 }

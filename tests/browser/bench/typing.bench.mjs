@@ -3,9 +3,10 @@
 //
 // Text tab: prefill a sentence of N tokens less its last ~40 characters, then type those at
 // KEY_MS (default 60 ms) per key. For each keystroke: the time from its input event to the end of
-// the first redraw of every panel after it (head view and matrix in the next frame, then the
-// thumbnails and entropy one task each (data-painted), the rollout panel when its pg.rollout returns). Attention tab: the same with its
-// heatmap. Image tab: clicks on 40 patches of the overlay, click → caption and overlay redrawn.
+// the first redraw of every panel after it (head view and matrix in the next frame, the
+// thumbnails and entropy in the same task when they fit its time slice, else in the tasks after
+// it (data-painted), the rollout panel when its pg.rollout returns). Attention tab: the same with
+// its heatmap. Image tab: clicks on 40 patches of the overlay, click → caption and overlay redrawn.
 // Also the longest main-thread task in the window (PerformanceObserver 'longtask': only tasks
 // ≥ 50 ms are reported, so "none" means every task was shorter). On a shared machine wall time
 // mixes the page's work with waiting for a core, so a DevTools trace of the same window gives

@@ -48,7 +48,7 @@ export function heatmap(root, opts = {}) {
   bar.set({ colourAt: ramp, ticks: evenTicks(0, 1), label: opts.scale ?? 'weight (0 = none, 1 = all of the row)' });
   // The tip is position: fixed, so it can live in the heatmap (and in a shadow root with its styles).
   root.append(document.createElement('div'), cols, rows, cells, tip, out, bar.root);
-  let state = null;
+  let state = null, small = null; // small: the map at one pixel per cell
   const describe = (r, c) => `${state.rowLabels[r]} → ${state.colLabels[c]}: ${state.weights[r * state.nc + c].toFixed(3)}`;
   const nav = cellNav(canvas, {
     label: opts.label ?? 'attention map (rows attend to columns)',
@@ -65,31 +65,42 @@ export function heatmap(root, opts = {}) {
     if (!cursor.hidden) Object.assign(cursor.style, { left: `${cell.c * state.cell}px`, top: `${cell.r * state.cell}px`, width: `${state.cell}px`, height: `${state.cell}px` });
   }
 
+  // The spans are kept and only what changed is written: while the reader types, most labels
+  // stay, and new elements cost style and layout in every frame.
   function labels(el, names, cell, vertical) {
-    const every = Math.ceil(LABEL_PX / cell);
-    el.replaceChildren(...names.map((n, i) => {
-      const s = document.createElement('span');
-      s.textContent = n;
-      s.title = n;
-      s.style[vertical ? 'width' : 'height'] = `${cell}px`;
-      if (i % every) s.className = 'thin'; // kept (the text is the label), drawn invisible
-      return s;
-    }));
+    const every = Math.ceil(LABEL_PX / cell), size = `${cell}px`, side = vertical ? 'width' : 'height';
+    while (el.children.length > names.length) el.lastChild.remove();
+    while (el.children.length < names.length) el.append(document.createElement('span'));
+    names.forEach((n, i) => {
+      const s = el.children[i];
+      if (s.textContent !== n) (s.textContent = n), (s.title = n);
+      if (s.style[side] !== size) s.style[side] = size;
+      const thin = i % every ? 'thin' : ''; // kept (the text is the label), drawn invisible
+      if (s.className !== thin) s.className = thin;
+    });
   }
 
+  // The widths the cells fit, as of the last layout (a ResizeObserver keeps them): reading them
+  // in draw() would force a layout after every other view's changes. 0: not known yet, read now.
+  const boxOf = () => root.closest('.mech-card, .text-panels, section, .body') ?? root.parentElement;
+  let boxWidth = 0, rowsWidth = 0;
   /** The px per cell that fits the width the map has (its card, panel or page section). */
   function cellSize(n) {
-    const box = root.closest('.mech-card, .text-panels, section, .body') ?? root.parentElement;
-    const width = box?.clientWidth ? Math.min(MAX_PX, box.clientWidth - Math.min(rows.offsetWidth || 60, 110) - 28) : MAX_PX;
+    boxWidth ||= boxOf()?.clientWidth ?? 0;
+    rowsWidth ||= rows.offsetWidth;
+    const width = boxWidth ? Math.min(MAX_PX, boxWidth - Math.min(rowsWidth || 60, 110) - 28) : MAX_PX;
     return Math.max(MIN_CELL, Math.min(28, Math.floor(width / Math.max(n, 1))));
   }
-  // A phone turned sideways, a panel resized: redraw when the cells would change size.
+  // A phone turned sideways, a panel resized, longer labels: redraw when the cells would change size.
   const resize = new ResizeObserver(() => {
+    boxWidth = boxOf()?.clientWidth ?? 0;
+    rowsWidth = rows.offsetWidth;
     if (state && cellSize(Math.max(state.rowLabels.length, state.nc)) !== state.cell) api.draw(state.weights, state.rowLabels, state.colLabels);
   });
   queueMicrotask(() => {
     const box = root.closest('.mech-card, .text-panels, section, .body');
     if (box) resize.observe(box);
+    resize.observe(rows);
   });
 
   canvas.onmousemove = (e) => {
@@ -112,12 +123,13 @@ export function heatmap(root, opts = {}) {
     draw(weights, rowLabels, colLabels) {
       const nr = rowLabels.length, nc = colLabels.length;
       const cell = cellSize(Math.max(nr, nc));
-      canvas.width = nc * cell;
-      canvas.height = nr * cell;
+      // Same size: every pixel is drawn over (the cells are opaque), so the bitmap is kept.
+      if (canvas.width !== nc * cell) canvas.width = nc * cell;
+      if (canvas.height !== nr * cell) canvas.height = nr * cell;
       const ctx = canvas.getContext('2d');
       const img = shade(weights, nr, nc);
       // Draw at one pixel per cell, then scale up without smoothing.
-      const small = new OffscreenCanvas(Math.max(nc, 1), Math.max(nr, 1));
+      if (small?.width !== img.width || small.height !== img.height) small = new OffscreenCanvas(img.width, img.height);
       small.getContext('2d').putImageData(img, 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(small, 0, 0, canvas.width, canvas.height);

@@ -1,6 +1,8 @@
 // Per-head entropy: a 6 × 12 grid (layers × heads) of mean row entropies, the chosen layer's row
 // also drawn as bars. Low entropy = a head that looks at one token; ln(m) = uniform attention.
-// Computed in JS from the maps on screen (so hiding [CLS]/[SEP] changes it too).
+// Of the maps on screen: the model's own, whose row entropies the engine's attention kernels
+// computed in the forward (runText's `stats`, in the worker, off this thread); with [CLS]/[SEP]
+// hidden, the rows this page renormalized, whose entropy it computes itself.
 import { pickMap, meanEntropy, headColor, sharpCanvas } from './text-maps.js';
 import { ramp, rgb } from '../util.js';
 import { svgWriter, canvasPNG } from '../export.js';
@@ -77,7 +79,17 @@ export function entropyView(root, onPick) {
       // Every map is read once per result (and visible set); layer/head picks reuse the numbers.
       if (cache?.r !== r || cache.keep !== keep) cache = { r, keep, ent: new Float32Array(r.layers * r.heads), done: new Set() };
       if (cache.done.has(l)) return;
-      for (let h = 0; h < r.heads; h++) cache.ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), keep.length);
+      const n = r.tokens.length, m = keep.length;
+      for (let h = 0; h < r.heads; h++) {
+        if (r.entropy && m === n) {
+          // The engine's entropy of each row [layers, heads, n]: their mean.
+          let sum = 0;
+          for (let i = (l * r.heads + h) * n, end = i + n; i < end; i++) sum += r.entropy[i];
+          cache.ent[l * r.heads + h] = n ? sum / n : 0;
+        } else {
+          cache.ent[l * r.heads + h] = meanEntropy(pickMap(r, l, h, keep), m);
+        }
+      }
       cache.done.add(l);
     },
     draw(v) {

@@ -95,10 +95,18 @@ export function headView(root, onToggle = () => {}) {
     paint();
   }
 
+  // The box's width as of the last layout (kept by a ResizeObserver): reading clientWidth in
+  // paint() would force a layout after the other views' changes, on every keystroke.
+  const boxOf = () => root.closest('.text-panels, section, .body');
+  let boxWidth = 0;
+  const resize = new ResizeObserver(() => (boxWidth = boxOf()?.clientWidth ?? 0));
+  queueMicrotask(() => resize.observe(boxOf() ?? root));
+
   function paint() {
     if (!v) return;
     const m = v.keep.length;
-    const box = root.closest('.text-panels, section, .body')?.clientWidth || FULL_W;
+    boxWidth ||= boxOf()?.clientWidth ?? 0;
+    const box = boxWidth || FULL_W;
     const w = Math.max(260, Math.min(FULL_W, box - 24));
     COL = Math.round((w * 120) / FULL_W);
     GAP = w - 2 * COL;

@@ -77,11 +77,18 @@ export { headColor } from '../palette.js';
  *  2D context drawing in CSS pixels. */
 export function sharpCanvas(canvas, w, h) {
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(h * dpr);
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
+  const width = Math.round(w * dpr), height = Math.round(h * dpr);
   const ctx = canvas.getContext('2d');
+  // Views redraw on every keystroke: a canvas of the same size is reset in place (a new size
+  // would reallocate its bitmap, and new style sizes cost a layout).
+  if (canvas.width !== width || canvas.height !== height || !ctx.reset) {
+    canvas.width = width;
+    canvas.height = height;
+  } else {
+    ctx.reset();
+  }
+  if (canvas.style.width !== `${w}px`) canvas.style.width = `${w}px`;
+  if (canvas.style.height !== `${h}px`) canvas.style.height = `${h}px`;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   return ctx;

@@ -50,6 +50,10 @@ export function rolloutView(root, pg, onChange = () => {}) {
   }
   return {
     draw,
+    /** Starts the engine on the rollout the next draw of result `r` at `layer` will ask for. */
+    prefetch(r, layer) {
+      if (available) rolloutOf(pg, r, layer, { residual: residual.checked, headFusion: fusion.value }).catch(() => {}); // draw() reports errors
+    },
     png: hm.png,
     svg: hm.svg,
     json: () => ({ fusion: fusion.value, residual: residual.checked, ...hm.json() }),

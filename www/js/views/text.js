@@ -26,6 +26,7 @@ import { modelFilesBox } from './text-files.js';
 
 const MODEL = 'all-MiniLM-L6-v2';
 const SLICE_MS = 8; // the longest task the later panels take at once (well under a 16 ms frame)
+const FRAME_MS = 12; // how long a result's drawing may take in its frame before the rest waits
 const DEFAULT_TEXT = 'The cat sat on the mat because it was warm.';
 
 const panel = (part, title, body, note = '') => {
@@ -137,6 +138,7 @@ export async function mount(section, app) {
   function render(all) {
     const { r, shown } = state;
     if (!r) return;
+    const begun = performance.now();
     const v = { r, ...shown, layer: state.layer, head: state.head };
     head.draw(v);
     matrix.draw(pickMap(r, v.layer, v.head, v.keep), v.labels, v.labels);
@@ -158,14 +160,15 @@ export async function mount(section, app) {
       () => entropy.draw(v),
       () => (section.dataset.painted = String(mine)),
     ];
-    // Tasks of at most ~SLICE_MS each, so input events get in between them at n = 512, while a
-    // short input paints all in one task (a task per step would let a frame in between each).
-    const next = () => {
-      const start = performance.now();
-      while (mine === paint && later.length && performance.now() - start < SLICE_MS) later.shift()();
+    // Tasks of at most ~SLICE_MS each, so input events get in between them at n = 512. The first
+    // runs now, in this frame, in what is left of its slice after the head view and the matrix: a
+    // short input paints every panel in one frame, not one per panel (each frame costs the main
+    // thread its style, layout, paint and commit, ~5 ms here), and a long one keeps the frame short.
+    const next = (until = performance.now() + SLICE_MS) => {
+      while (mine === paint && later.length && performance.now() < until) later.shift()();
       if (mine === paint && later.length) soon(next);
     };
-    soon(next);
+    next(begun + FRAME_MS);
   }
 
   /** Opens a layer and head everywhere; `focusHeads` also shows just that head in the head view. */
@@ -213,9 +216,13 @@ export async function mount(section, app) {
     try {
       const t0 = performance.now();
       const text = input.value;
-      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined);
+      // stats: the per-head entropies come with the forward, from the engine's kernels.
+      const r = await pg.runText(text, pair.value.trim() ? pair.value : undefined, { stats: true });
       const ms = performance.now() - t0;
       if (stale()) return;
+      // Ask the engine for the rollout now, ahead of the next keystroke's forward: it is ready
+      // (cached per result) when the panels draw in the next frame.
+      rollout.prefetch(r, Math.min(state.layer, r.layers - 1));
       nextFrame().then(() => {
         if (stale()) return;
         show(r, ms, text);
@@ -239,7 +246,7 @@ export async function mount(section, app) {
   hide.onchange = () => (rehide(), changed());
   // Same text, same view, new backend: just run the forward again there.
   app.onBackendChange(() => runner.edited(0));
-  window.textView = { state, run: () => runner.edited(0), qk: qkPanel }; // for the console
+  window.textView = { state, model, run: () => runner.edited(0), qk: qkPanel }; // for the console (and tests)
 
   const loaded = loadModel();
   // The numbers behind every panel, for export: tokens, the weights shown, the layer/head.
