@@ -3,7 +3,6 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dinov2_onnx;
-pub mod folder;
 pub mod format;
 pub mod hf_vit;
 pub mod narrow;
