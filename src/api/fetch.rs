@@ -53,7 +53,7 @@ pub(crate) async fn fetch_bytes(url: &str, on_progress: Option<&Function>) -> Re
     Ok(bytes)
 }
 
-fn report(on_progress: Option<&Function>, loaded: usize, total: f64, cached: bool) {
+pub(crate) fn report(on_progress: Option<&Function>, loaded: usize, total: f64, cached: bool) {
     if let Some(f) = on_progress {
         let event = Object::new();
         let _ = Reflect::set(&event, &"loaded".into(), &(loaded as f64).into());
@@ -116,7 +116,7 @@ fn file_name(url: &str) -> &str {
 }
 
 /// `obj[method](...args)`, awaited.
-async fn call(obj: &JsValue, method: &str, args: &[&JsValue]) -> std::result::Result<JsValue, JsValue> {
+pub(crate) async fn call(obj: &JsValue, method: &str, args: &[&JsValue]) -> std::result::Result<JsValue, JsValue> {
     let f: Function = Reflect::get(obj, &method.into())?.dyn_into()?;
     let list = Array::new();
     for a in args {

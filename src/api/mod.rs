@@ -9,6 +9,7 @@
 
 mod attention;
 mod fetch;
+mod files;
 mod mechanisms;
 mod parse;
 mod settle;
