@@ -10,7 +10,7 @@
 
 use attention_playground::cpu::CpuBackend;
 use attention_playground::models::dinov2::Dinov2;
-use attention_playground::weights::folder::ModelFolder;
+use attention_playground::weights::folder::ModelFiles;
 use attention_playground::weights::hf_vit;
 use attention_playground::{Backend, Error};
 use safetensors::SafeTensors;
@@ -28,6 +28,16 @@ fn folder(name: &str) -> Vec<(String, Vec<u8>)> {
         .map(|p| (format!("{name}/{}", p.file_name().unwrap().to_string_lossy()), std::fs::read(&p).unwrap()))
         .collect();
     files.sort_by(|a, b| b.0.cmp(&a.0)); // any order: weights first here
+    files
+}
+
+/// The folder as the page hands it over: every path offered, each file read.
+fn files(folder: Vec<(String, Vec<u8>)>) -> ModelFiles {
+    let paths: Vec<String> = folder.iter().map(|(p, _)| p.clone()).collect();
+    let mut files = ModelFiles::new().offered(&paths);
+    for (p, bytes) in folder {
+        files.insert(p.rsplit('/').next().unwrap(), bytes);
+    }
     files
 }
 
@@ -74,7 +84,7 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 fn check<B: Backend>(b: &mut B, label: &str) {
     for name in NAMES {
-        let w = hf_vit::from_folder(ModelFolder::new(folder(name))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let w = hf_vit::from_files(files(folder(name))).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = reference(name);
         assert!(w.decoder.is_none());
         let (layers, heads, d) = (w.config.layers, w.config.heads, w.config.hidden);
@@ -113,8 +123,8 @@ fn gpu_matches_pytorch() {
     check(&mut g, "gpu");
 }
 
-fn error(files: Vec<(String, Vec<u8>)>) -> String {
-    match hf_vit::from_folder(ModelFolder::new(files)) {
+fn error(folder: Vec<(String, Vec<u8>)>) -> String {
+    match hf_vit::from_files(files(folder)) {
         Err(Error::Weights(m)) => m,
         Err(e) => panic!("wrong kind of error: {e}"),
         Ok(_) => panic!("a malformed folder converted"),
@@ -140,9 +150,10 @@ fn malformed_folders_are_rejected_with_clear_messages() {
     let vit = folder("vit");
     let only = |name: &str| vit.iter().filter(|(n, _)| !n.ends_with(name)).cloned().collect::<Vec<_>>();
     let cases: Vec<(Vec<(String, Vec<u8>)>, &str)> = vec![
-        (vec![], "no config.json"),
-        (only("config.json"), "no config.json"),
-        (only("model.safetensors"), "no model.safetensors"),
+        (vec![], "config.json is missing"),
+        (only("config.json"), "config.json is missing"),
+        (only("model.safetensors"), "model.safetensors is missing"),
+        ([only("model.safetensors"), vec![("m/pytorch_model.bin".into(), vec![])]].concat(), "pytorch_model.bin but no model.safetensors"),
         (edit(&vit, "config.json", |_| br#"{"model_type": "bert"}"#.to_vec()), "model_type \"bert\" is not supported"),
         (edit(&vit, "config.json", |_| b"{not json".to_vec()), "config.json is not valid JSON"),
         (edit(&vit, "config.json", |c| String::from_utf8(c).unwrap().replace("\"gelu\"", "\"relu\"").into_bytes()), "hidden_act"),

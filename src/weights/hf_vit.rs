@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::models::dinov2::{Dinov2Config, Dinov2Weights, EmbeddingWeights, LayerWeights, Variant};
 use crate::vision;
-use crate::weights::folder::ModelFolder;
+use crate::weights::folder::ModelFiles;
 use crate::weights::WeightFile;
 
 const SUPPORTED: &str = "vit (ViTModel), dinov2 (Dinov2Model), dinov2_with_registers (Dinov2WithRegistersModel)";
@@ -179,12 +179,18 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
+/// The files of a folder the converter reads (the caller reads only these).
+pub const FILES: [&str; 3] = ["config.json", "model.safetensors", "preprocessor_config.json"];
+
 /// A Hugging Face image-encoder folder (`config.json`, `model.safetensors`, optionally
 /// `preprocessor_config.json`) → weights the DINOv2 model runs.
-pub fn from_folder(mut folder: ModelFolder) -> Result<Dinov2Weights> {
-    let config = String::from_utf8(folder.require("config.json", "the model's architecture and sizes")?).map_err(|_| bad("config.json is not UTF-8 text"))?;
-    let preprocessor = folder.text("preprocessor_config.json")?;
-    let weights = folder.require("model.safetensors", "the weights; sharded or .bin checkpoints are not supported")?;
+pub fn from_files(mut files: ModelFiles) -> Result<Dinov2Weights> {
+    let config = files.require_text("config.json", "the model's architecture and sizes")?.to_string();
+    let preprocessor = files.text("preprocessor_config.json")?.map(str::to_string);
+    if !files.has("model.safetensors") && files.was_offered("pytorch_model.bin") {
+        return Err(bad("the folder has pytorch_model.bin but no model.safetensors: only safetensors weights are read (save the model with save_pretrained, which writes model.safetensors)"));
+    }
+    let weights = files.take("model.safetensors", "the weights; sharded checkpoints are not supported")?;
     convert(&config, weights, preprocessor.as_deref())
 }
 
