@@ -50,6 +50,7 @@ export class Playground {
   loadTextModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   runText(text: string, pair?: string | null, options?: RunTextOptions): Promise<TextResult>;
   loadVisionModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
+  loadVisionModelFiles(files: File[], onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
   runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Promise<ImageResult>;
   simulateDeviceLoss(): Promise<void>;
   /** Frees the engine's Playground and its GPU device. */

@@ -172,3 +172,25 @@ fn malformed_folders_are_rejected_with_clear_messages() {
         assert!(m.contains(want), "expected “{want}” in “{m}”");
     }
 }
+
+/// The built-in DINOv2 ViT-S/14 written as a Hugging Face folder (scripts/make-dinov2-hf-folder.py,
+/// `make dinov2-hf-folder`; skipped when absent) gives the built-in model's attention: the same
+/// preprocessing (its preprocessor_config.json crops to 224), the same maps.
+#[test]
+fn real_dinov2_folder_matches_the_built_in_model() {
+    let dir = ".cache/dinov2-small-hf";
+    let Some(built_in) = support::model_file(&support::manifest_path("vision"), "DINOv2") else { return };
+    let Ok(names) = std::fs::read_dir(dir) else { return eprintln!("skipped: no {dir} (make dinov2-hf-folder)") };
+    let folder: Vec<(String, Vec<u8>)> = names.map(|e| e.unwrap().path()).map(|p| (p.to_string_lossy().into_owned(), std::fs::read(&p).unwrap())).collect();
+    let hf = hf_vit::from_files(files(folder)).unwrap();
+    assert_eq!((hf.config.variant.image_size, hf.config.grid, hf.config.patch), (224, 37, 14));
+    let built_in = attention_playground::models::dinov2::Dinov2Weights::from_bytes(built_in).unwrap();
+    let r = reference("dinov2"); // any image: 96 × 64 → 224 × 149 → 16 × 10 patches
+    let mut b = CpuBackend::new();
+    let a = pollster::block_on(Dinov2::load(&mut b, &built_in).unwrap().run_image(&mut b, &r.rgba, r.width, r.height)).unwrap();
+    let h = pollster::block_on(Dinov2::load(&mut b, &hf).unwrap().run_image(&mut b, &r.rgba, r.width, r.height)).unwrap();
+    assert_eq!((a.grid_w, a.grid_h, a.tokens), (h.grid_w, h.grid_h, h.tokens));
+    let d = max_diff(&a.attention.concat(), &h.attention.concat());
+    eprintln!("built-in vs HF folder: attention max |Δ| {d:.2e}");
+    assert!(d <= 1e-4, "attention max |Δ| {d:.2e}");
+}

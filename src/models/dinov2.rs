@@ -286,6 +286,10 @@ pub fn synthetic(config: &Dinov2Config, seed: u64) -> Result<Vec<u8>> {
     w.to_bytes()
 }
 
+/// The most attention weights one forward returns (256 MB of f32): a checkpoint with a large image
+/// size and small patches (e.g. 518 / 14) would otherwise return gigabytes.
+pub const MAX_MAP_VALUES: usize = 1 << 26;
+
 /// The input size the model was trained at; other images are resized so their longer side is this.
 pub const IMAGE_SIZE: usize = 224;
 
@@ -413,6 +417,12 @@ impl<B: Backend> Dinov2<B> {
         }
         let registers = c.variant.registers;
         let t = 1 + gw * gh + registers;
+        if c.layers * c.heads * t * t > MAX_MAP_VALUES {
+            return Err(Error::Image(format!(
+                "{t} tokens ({gw}×{gh} patches): {} layers × {} heads of {t}×{t} attention maps are more than this page holds; use a model with a smaller image size or larger patches",
+                c.layers, c.heads
+            )));
+        }
 
         // Embeddings. im2col: row 0 (class token) and the register rows stay zero, row
         // 1 + (py·gw + px) holds the patch's pixels in the conv weight's order (channel, y, x).

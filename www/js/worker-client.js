@@ -193,6 +193,7 @@ export class Playground {
   loadTextModel(url, onProgress) { return this.#call('loadTextModel', [pageUrl(url), onProgress]); }
   runText(text, pair, options) { return this.#call('runText', [text, pair, options]); }
   loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
+  loadVisionModelFiles(files, onProgress) { return this.#call('loadVisionModelFiles', [files, onProgress]); }
   runImage(rgba, width, height) { return this.#call('runImage', [rgba, width, height]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }
   /** Frees the engine's Playground (and its GPU device). */
