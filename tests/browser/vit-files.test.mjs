@@ -111,9 +111,9 @@ export default {
   },
 
   async 'the Image tab converts a picked model folder, draws it without saliency, and goes back to DINOv2'({ open, assert, mode }) {
-    if (mode !== 'cpu') return; // the page's own built-in forwards are slow on SwiftShader
-    const page = await open('index.html#view=image');
-    await page.waitForFunction(() => window.imageView?.state?.result, null, { timeout: 120000 });
+    if (mode !== 'cpu') return; // what is tested is the page (it runs on ?backend=cpu, as image-page.test.mjs)
+    const page = await open('index.html?view=image&backend=cpu');
+    await page.waitForFunction(() => window.imageView?.state?.result, null, { timeout: 300000 });
     const dir = `${DIR}dinov2-registers/`;
     await page.locator('details.image-model summary').click();
     await page.locator('input[name="model-files"]').setInputFiles(readdirSync(dir).map((f) => `${dir}${f}`));
