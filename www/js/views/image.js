@@ -139,7 +139,7 @@ export async function mount(root, app) {
       state.bitmap?.close();
       Object.assign(state, { result, bitmap: bmp, name, model, crop: crop(bmp.width, bmp.height, result, modelSide) });
       const regs = result.registers ? ` (${result.registers} registers, not drawn on the image)` : '';
-      say(`"${name}" on ${model}: ${result.gridW}×${result.gridH} patches, ${result.tokens} tokens${regs}, ${ms.toFixed(0)} ms on ${pg.backend}`);
+      say(`"${name}"${model === BUILT_IN ? '' : ` on ${model}`}: ${result.gridW}×${result.gridH} patches, ${result.tokens} tokens${regs}, ${ms.toFixed(0)} ms on ${pg.backend}`);
       overlay.draw(state);
       grid.draw(state, overlay.query);
     } catch (e) {
