@@ -194,3 +194,32 @@ fn real_dinov2_folder_matches_the_built_in_model() {
     eprintln!("built-in vs HF folder: attention max |Δ| {d:.2e}");
     assert!(d <= 1e-4, "attention max |Δ| {d:.2e}");
 }
+
+/// The same weights under a task model's prefix (`vit.…`, as ViTForImageClassification saves
+/// them, with a classifier) and with transformers 5's in-memory attention names (`q_proj`, …,
+/// `o_proj`) convert to the same model.
+#[test]
+fn prefixed_and_renamed_checkpoints_convert_alike() {
+    let rename = |bytes: Vec<u8>| {
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let mut out: Vec<(String, safetensors::tensor::TensorView)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| {
+                let n = n.replace("attention.attention.query", "attention.q_proj").replace("attention.attention.key", "attention.k_proj");
+                let n = n.replace("attention.attention.value", "attention.v_proj").replace("attention.output.dense", "attention.o_proj");
+                (format!("vit.{n}"), v)
+            })
+            .collect();
+        let head = st.tensor("pooler.dense.bias").unwrap();
+        out.push(("classifier.bias".into(), head));
+        safetensors::serialize(out, None).unwrap()
+    };
+    let base = hf_vit::from_files(files(folder("vit"))).unwrap();
+    let other = hf_vit::from_files(files(edit(&folder("vit"), "model.safetensors", rename))).unwrap();
+    assert_eq!(base.config, other.config);
+    for (a, b) in base.layers.iter().zip(&other.layers) {
+        assert_eq!((&a.qkv_weight, &a.qkv_bias, &a.out_weight), (&b.qkv_weight, &b.qkv_bias, &b.out_weight));
+    }
+    assert_eq!(base.embeddings.patch_weight, other.embeddings.patch_weight);
+}

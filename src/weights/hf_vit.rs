@@ -244,12 +244,17 @@ pub fn convert(config_json: &str, safetensors: Vec<u8>, preprocessor_json: Optio
     let layers = (0..hf.layers)
         .map(|n| {
             let l = |s: &str| format!("encoder.layer.{n}.{s}");
-            let (q, qb) = t.linear(&l("attention.attention.query"), d, d, hf.qkv_bias)?;
-            let (k, kb) = t.linear(&l("attention.attention.key"), d, d, hf.qkv_bias)?;
-            let (v, vb) = t.linear(&l("attention.attention.value"), d, d, hf.qkv_bias)?;
+            // Checkpoints carry attention.attention.{query,key,value} and attention.output.dense;
+            // transformers ≥ 5 names them attention.{q,k,v,o}_proj in memory, and a state dict
+            // saved from there may too.
+            let renamed = !t.has(&l("attention.attention.query.weight")) && t.has(&l("attention.q_proj.weight"));
+            let a = |old: &str, new: &str| l(if renamed { new } else { old });
+            let (q, qb) = t.linear(&a("attention.attention.query", "attention.q_proj"), d, d, hf.qkv_bias)?;
+            let (k, kb) = t.linear(&a("attention.attention.key", "attention.k_proj"), d, d, hf.qkv_bias)?;
+            let (v, vb) = t.linear(&a("attention.attention.value", "attention.v_proj"), d, d, hf.qkv_bias)?;
             // [D, 3D]: each input row holds its q | k | v columns.
             let qkv_weight = (0..d).flat_map(|r| [&q, &k, &v].into_iter().flat_map(move |w| w[r * d..(r + 1) * d].iter().copied())).collect();
-            let (out_weight, out_bias) = t.linear(&l("attention.output.dense"), d, d, true)?;
+            let (out_weight, out_bias) = t.linear(&a("attention.output.dense", "attention.o_proj"), d, d, true)?;
             let (fc1, fc2, norms) = if dinov2 {
                 (t.linear(&l("mlp.fc1"), d, m, true)?, t.linear(&l("mlp.fc2"), m, d, true)?, (t.norm(&l("norm1"), d)?, t.norm(&l("norm2"), d)?))
             } else {
@@ -273,7 +278,7 @@ pub fn convert(config_json: &str, safetensors: Vec<u8>, preprocessor_json: Optio
         })
         .collect::<Result<Vec<_>>>()?;
     let layernorm = t.norm("layernorm", d)?;
-    if t.has(&format!("encoder.layer.{}.attention.attention.query.weight", hf.layers)) {
+    if t.has(&format!("encoder.layer.{}.norm1.weight", hf.layers)) || t.has(&format!("encoder.layer.{}.layernorm_before.weight", hf.layers)) {
         return Err(bad(format!("model.safetensors holds more layers than config.json's num_hidden_layers ({}): the config does not belong to these weights", hf.layers)));
     }
     let config = Dinov2Config {
