@@ -17,7 +17,7 @@ export function modelControl({ load, reset, onLoaded }) {
   const current = el('strong', { className: 'image-model-name', textContent: BUILT_IN });
   const back = el('button', { type: 'button', textContent: `back to ${BUILT_IN}`, hidden: true });
   const status = el('p', { className: 'image-model-status', role: 'status' });
-  const drop = el('div', { className: 'image-model-drop', tabIndex: -1 },
+  const drop = el('div', { className: 'image-model-drop' },
     el('label', {}, 'pick a model folder ', folder), ' · ', el('label', {}, 'or its files ', files),
     ' · or drop them here');
   const root = el('details', { className: 'image-model' },
