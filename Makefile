@@ -142,3 +142,10 @@ bench-threads-browser: .cache/models/minilm.onnx
 	[ -x .cache/onnx-venv/bin/python ] || python3 -m venv .cache/onnx-venv
 	.cache/onnx-venv/bin/pip install -q numpy onnx onnxruntime
 	.cache/onnx-venv/bin/python scripts/make-minilm-onnx.py $@
+
+# A model folder converted in the page (load*ModelFiles): time and peak memory, per (kind, folder)
+# case (MODEL_FILES=text:dir,vision:dir to choose), beside loading the converted web file.
+BENCH_BROWSER += bench-model-files
+.PHONY: bench-model-files
+bench-model-files:
+	$(NODE) scripts/bench-browser.mjs tests/browser/bench/model-files.bench.mjs

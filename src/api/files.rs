@@ -40,24 +40,48 @@ pub(crate) fn offered(files: &JsValue, what: &str) -> Result<Offered> {
     Ok(Offered { paths, handles })
 }
 
+/// Files are read in pieces of this many bytes, each copied into wasm memory as it arrives, so a
+/// 90 MB checkpoint never sits whole in the JS heap beside its copy in wasm.
+const CHUNK: f64 = 8.0 * 1024.0 * 1024.0;
+
 /// Reads the files named in `wanted` (those present) into a `ModelFiles`, reporting
 /// `{ loaded, total, cached: false }` in bytes over the files read.
 pub(crate) async fn read(offered: Offered, wanted: &[&str], on_progress: Option<&Function>) -> Result<ModelFiles> {
     let chosen = pick(&offered.paths, wanted)?;
-    let size = |i: usize| parse::get(&offered.handles[i], "size").as_f64().unwrap_or(0.0);
+    let size = |i: usize| parse::get(&offered.handles[i], "size").as_f64().filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(0.0);
     let total: f64 = chosen.iter().map(|(_, i)| size(*i)).sum();
     let mut files = ModelFiles::new().offered(&offered.paths);
     let mut loaded = 0usize;
     report(on_progress, 0, total, false);
     for (name, i) in chosen {
-        let buf = call(&offered.handles[i], "arrayBuffer", &[]).await.map_err(|e| {
+        let (file, path) = (&offered.handles[i], &offered.paths[i]);
+        let failed = |e: JsValue| {
             let msg = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| format!("{e:?}"));
-            Error::Weights(format!("cannot read {}: {msg}", offered.paths[i]))
-        })?;
-        let bytes = Uint8Array::new(&buf).to_vec();
-        loaded += bytes.len();
+            Error::Weights(format!("cannot read {path}: {msg}"))
+        };
+        // Sized once: growing by doubling would briefly hold up to twice the file in wasm memory.
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(size(i) as usize).map_err(|_| Error::Weights(format!("{path} is too large to read here ({} bytes)", size(i))))?;
+        let mut start = 0.0;
+        // A Blob's `slice` reads nothing; its `arrayBuffer` reads that piece.
+        loop {
+            let piece = match size(i) {
+                s if start < s => call(file, "slice", &[&start.into(), &(start + CHUNK).min(s).into()]).await.map_err(failed)?,
+                _ if start == 0.0 => file.clone(), // size unknown (a File-like object): read it whole
+                _ => break,
+            };
+            let buf = Uint8Array::new(&call(&piece, "arrayBuffer", &[]).await.map_err(failed)?);
+            let at = bytes.len();
+            bytes.resize(at + buf.length() as usize, 0);
+            buf.copy_to(&mut bytes[at..]);
+            loaded += buf.length() as usize;
+            report(on_progress, loaded, total, false);
+            start += CHUNK;
+            if size(i) == 0.0 || buf.length() == 0 {
+                break;
+            }
+        }
         files.insert(&name, bytes);
-        report(on_progress, loaded, total, false);
     }
     Ok(files)
 }
