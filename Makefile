@@ -69,10 +69,7 @@ DINOV2_HF := .cache/dinov2-small-hf/model.safetensors
 dinov2-hf-folder: $(DINOV2_HF)
 $(DINOV2_HF): scripts/make-dinov2-hf-folder.py
 	$${PYREF_VENV:-.cache/venv}/bin/python scripts/make-dinov2-hf-folder.py
-# Converting the DINOv2 HF folder in the page: time and wasm memory (not in BENCH_BROWSER: needs the folder).
-bench-vision-files: dinov2-hf-folder
-	WEBGPU=0 $(NODE) scripts/bench-browser.mjs tests/browser/bench/vision-files.bench.mjs
-.PHONY: vit-files-fixtures dinov2-hf-folder bench-vision-files
+.PHONY: vit-files-fixtures dinov2-hf-folder
 
 # Dense ops (linear, layer_norm): native CPU/GPU GFLOP/s, and the wasm SIMD128 CPU path in
 # headless Chromium (tools/wasm-bench builds its own small wasm module).
