@@ -13,6 +13,7 @@ use attention_playground::models::dinov2::Dinov2;
 use attention_playground::weights::folder::ModelFiles;
 use attention_playground::weights::hf_vit;
 use attention_playground::{Backend, Error};
+use proptest::prelude::*;
 use safetensors::SafeTensors;
 mod support;
 use support::gpu;
@@ -165,6 +166,7 @@ fn malformed_folders_are_rejected_with_clear_messages() {
         (edit(&vit, "model.safetensors", |_| b"version https://git-lfs.github.com/spec/v1\n".to_vec()), "not a valid safetensors"),
         (edit(&vit, "model.safetensors", |b| without(b, "encoder.layer.1.attention.attention.key.weight")), "missing tensor \"encoder.layer.1.attention.attention.key.weight\""),
         (edit(&vit, "model.safetensors", |b| without(b, "embeddings.cls_token")), "no \"embeddings.cls_token\""),
+        (edit(&vit, "config.json", |c| String::from_utf8(c).unwrap().replace("\"image_size\": 96", "\"image_size\": 100000").into_bytes()), "more than the page holds"),
         (edit(&folder("dinov2"), "config.json", |c| String::from_utf8(c).unwrap().replace("\"use_swiglu_ffn\": false", "\"use_swiglu_ffn\": true").into_bytes()), "SwiGLU"),
     ];
     for (files, want) in cases {
@@ -222,4 +224,27 @@ fn prefixed_and_renamed_checkpoints_convert_alike() {
         assert_eq!((&a.qkv_weight, &a.qkv_bias, &a.out_weight), (&b.qkv_weight, &b.qkv_bias, &b.out_weight));
     }
     assert_eq!(base.embeddings.patch_weight, other.embeddings.patch_weight);
+}
+
+proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 256, failure_persistence: None, ..Default::default() })]
+
+    /// Random bytes of config.json or of model.safetensors' header (where the names, dtypes,
+    /// shapes and offsets are) changed: the converter answers with a model or an error, never a
+    /// panic or a huge allocation.
+    #[test]
+    fn mutated_folders_never_panic(which in 0usize..3, in_config: bool, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+        let name = NAMES[which];
+        let target = if in_config { "config.json" } else { "model.safetensors" };
+        let mutated = edit(&folder(name), target, |mut b| {
+            let span = if in_config { b.len() } else { 8 + u64::from_le_bytes(b[..8].try_into().unwrap()) as usize };
+            for (at, value) in flips {
+                b[at.index(span)] = value;
+            }
+            b
+        });
+        if let Err(e) = hf_vit::from_files(files(mutated)) {
+            prop_assert!(matches!(e, Error::Weights(_)), "{e}");
+        }
+    }
 }

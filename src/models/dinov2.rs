@@ -140,7 +140,7 @@ impl Dinov2Config {
         serde_json::to_string(self).expect("a plain struct always serializes")
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let ok = self.hidden > 0
             && self.layers > 0
             && self.heads > 0

@@ -18,7 +18,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::models::dinov2::{Dinov2Config, Dinov2Weights, EmbeddingWeights, LayerWeights, Variant};
+use crate::models::dinov2::{Dinov2Config, Dinov2Weights, EmbeddingWeights, LayerWeights, Variant, MAX_MAP_VALUES};
 use crate::vision;
 use crate::weights::folder::ModelFiles;
 use crate::weights::WeightFile;
@@ -209,6 +209,16 @@ pub fn convert(config_json: &str, safetensors: Vec<u8>, preprocessor_json: Optio
     if std.iter().any(|s| *s <= 0.0 || !s.is_finite()) || mean.iter().any(|v| !v.is_finite()) {
         return Err(bad("preprocessor_config.json: \"image_std\" must be positive and \"image_mean\" finite"));
     }
+    // The largest input (a square image at image_size) must give maps the page can hold: say so
+    // now rather than at the first image.
+    let side = (image_size / p) as u128;
+    let tokens = 1 + side * side + hf.registers as u128;
+    if hf.layers as u128 * heads as u128 * tokens * tokens > MAX_MAP_VALUES as u128 {
+        return Err(bad(format!(
+            "image size {image_size} with {p}-pixel patches gives up to {tokens} tokens: {} layers × {heads} heads of {tokens}² attention weights are more than the page holds (at most {MAX_MAP_VALUES}); give preprocessor_config.json a smaller crop_size",
+            hf.layers
+        )));
+    }
     let file = WeightFile::parse(safetensors).map_err(|e| bad(format!("model.safetensors: {e}")))?;
     let names = file.names();
     let prefix = names
@@ -301,6 +311,7 @@ pub fn convert(config_json: &str, safetensors: Vec<u8>, preprocessor_json: Optio
             std,
         },
     };
+    config.validate()?;
     Ok(Dinov2Weights { config, embeddings, layers, layernorm, decoder: None })
 }
 
