@@ -61,6 +61,15 @@ bench-vision-cputime:
 vision-fixtures: models
 	python3 scripts/make-vision-fixtures.py
 .PHONY: bench-vision-browser bench-vision-cputime vision-fixtures
+# Image encoders from Hugging Face folders (loadVisionModelFiles): tiny PyTorch fixtures; a real
+# DINOv2 folder from the built-in weights into .cache/ (not committed), for the check and the bench.
+vit-files-fixtures:
+	$${PYREF_VENV:-.cache/venv}/bin/python scripts/make-vit-files-fixtures.py
+DINOV2_HF := .cache/dinov2-small-hf/model.safetensors
+dinov2-hf-folder: $(DINOV2_HF)
+$(DINOV2_HF): scripts/make-dinov2-hf-folder.py
+	$${PYREF_VENV:-.cache/venv}/bin/python scripts/make-dinov2-hf-folder.py
+.PHONY: vit-files-fixtures dinov2-hf-folder
 
 # Dense ops (linear, layer_norm): native CPU/GPU GFLOP/s, and the wasm SIMD128 CPU path in
 # headless Chromium (tools/wasm-bench builds its own small wasm module).

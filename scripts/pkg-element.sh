@@ -53,6 +53,7 @@ export class Playground {
   project(points: Float32Array | number[], rows: number, dim: number, options?: ProjectOptions): Promise<ProjectionResult>;
   loadTextModelFiles(files: File[], onProgress?: (p: LoadProgress) => void): Promise<TextModelInfo>;
   loadVisionModel(url: string, onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
+  loadVisionModelFiles(files: File[], onProgress?: (p: LoadProgress) => void): Promise<VisionModelInfo>;
   runImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, options?: RunImageOptions): Promise<ImageResult>;
   simulateDeviceLoss(): Promise<void>;
   /** Frees the engine's Playground and its GPU device. */

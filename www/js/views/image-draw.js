@@ -6,10 +6,10 @@ import { colour, colourInto } from '../util.js';
 export { COLORMAPS } from '../util.js';
 
 /** Row `query` of layer `layer`'s map, averaged over heads when head < 0; patch columns only
- *  (the class token's column dropped), so the result is a [gridH, gridW] map. */
+ *  (the class token's column and any registers' dropped), so the result is a [gridH, gridW] map. */
 export function patchRow(r, layer, head, query) {
   const { heads, tokens: t } = r;
-  const n = t - 1;
+  const n = r.gridW * r.gridH;
   const out = new Float32Array(n);
   const hs = head < 0 ? [...Array(heads).keys()] : [head];
   for (const h of hs) {

@@ -62,7 +62,7 @@ export function gridPanel({ onPick }) {
         return s.done();
       },
       json: () => ({
-        view: 'image-grid', model: 'DINOv2 ViT-S/14', gridW: last?.r.gridW, gridH: last?.r.gridH, query: last?.query,
+        view: 'image-grid', model: last?.state?.model ?? 'DINOv2 ViT-S/14', gridW: last?.r.gridW, gridH: last?.r.gridH, query: last?.query,
         maps: last ? Array.from({ length: last.r.layers }, (_, l) => Array.from({ length: last.r.heads }, (_, h) => Array.from(last.maps[l * last.r.heads + h]))) : [],
       }),
     },
@@ -71,7 +71,7 @@ export function gridPanel({ onPick }) {
       if (!r) return;
       const scale = THUMB / Math.max(r.gridW, r.gridH);
       const w = Math.round(r.gridW * scale), h = Math.round(r.gridH * scale);
-      last = { r, query, maps: [] };
+      last = { r, query, maps: [], state };
       // The 72 canvases stay while the model and grid do: a click only repaints them.
       if (canvases.length !== r.layers * r.heads || canvases[0].width !== w || canvases[0].height !== h) build(r.layers, r.heads, w, h);
       for (let l = 0; l < r.layers; l++) {

@@ -10,7 +10,9 @@ import { cellNav, readout } from '../a11y.js';
 import { colourBar, evenTicks } from './colour-bar.js';
 import { colour } from '../util.js';
 
-const DISPLAY = 448; // longer side of the drawn image, in CSS pixels
+const DISPLAY = 448;
+const SAL_CAPTION = 'saliency decoder output (where the model’s task looks)';
+const BUILT_IN = 'DINOv2 ViT-S/14'; // longer side of the drawn image, in CSS pixels
 
 const select = (options, value, name) => picker(name, options, value);
 
@@ -30,7 +32,7 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
   const note = el('p', { className: 'image-note' });
   const canvas = el('canvas', { className: 'image-overlay', title: 'click a patch to make it the query' });
   const saliency = el('canvas', { className: 'image-saliency' });
-  const salCaption = el('figcaption', { textContent: 'saliency decoder output (where the model’s task looks)' });
+  const salCaption = el('figcaption', { textContent: SAL_CAPTION });
   const attCaption = el('figcaption');
   const label = (text, input, key) => {
     const l = el('label', {}, `${text} `, input);
@@ -116,7 +118,7 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
   async function rolloutRow(r, l) {
     if (typeof pg.rollout !== 'function') return null;
     const t = r.tokens, m = await rolloutOf(pg, r, l, { residual: true, headFusion: fusion.value });
-    return m.subarray(query * t + 1, query * t + t);
+    return m.subarray(query * t + 1, query * t + 1 + r.gridW * r.gridH);
   }
 
   async function redraw() {
@@ -156,7 +158,9 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
     fusion.disabled = source.value !== 'rollout';
     head.disabled = source.value === 'rollout';
 
-    saliency.hidden = salCaption.hidden = salBar.root.hidden = salOut.hidden = !r.saliency;
+    // Only the built-in model has a saliency decoder: without one the caption says so.
+    saliency.hidden = salBar.root.hidden = salOut.hidden = !r.saliency;
+    salCaption.textContent = r.saliency ? SAL_CAPTION : `no saliency map: ${state.model ?? 'this model'} has no saliency decoder (only the built-in DINOv2 has one)`;
     if (r.saliency) {
       saliency.width = canvas.width;
       saliency.height = canvas.height;
@@ -228,7 +232,7 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
         json() {
           const r = state?.result;
           return {
-            view: 'image-overlay', model: 'DINOv2 ViT-S/14', backend: pg.backend, image: state?.name,
+            view: 'image-overlay', model: state?.model ?? BUILT_IN, backend: pg.backend, image: state?.name,
             gridW: r?.gridW, gridH: r?.gridH, layer: (shown?.layer ?? 0) + 1, head: shown?.head < 0 ? 'mean' : (shown?.head ?? 0) + 1,
             query: shown?.query, source: shown?.source, fusion: shown?.fusion,
             weights: shown?.map ? Array.from(shown.map) : [],
@@ -242,13 +246,13 @@ export function overlayPanel(app, { onQuery, onChange = () => {} }) {
           if (r?.saliency) mapSVG(s, r.saliency, r.width, r.height, 0, 0, w, h, { colormap: colormap.value, normalize: false });
           return s.done();
         },
-        json: () => ({ view: 'image-saliency', model: 'DINOv2 ViT-S/14', backend: pg.backend, image: state?.name,
+        json: () => ({ view: 'image-saliency', model: state?.model ?? BUILT_IN, backend: pg.backend, image: state?.name,
           width: state?.result?.width, height: state?.result?.height, saliency: state?.result?.saliency ? Array.from(state.result.saliency) : [] }),
       },
     },
     draw(s) {
       if (s.result !== state?.result && state?.result) query = 0;
-      if (query >= s.result.tokens) query = 0;
+      if (query >= s.result.tokens - (s.result.registers ?? 0)) query = 0; // patches only
       state = s;
       fill(s.result);
       redraw();

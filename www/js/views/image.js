@@ -4,10 +4,13 @@
 //   image-overlay.js  the image with a class-token / clicked-patch / rollout map over it
 //   image-grid.js     all layers × heads maps for the current query
 // A file that cannot be decoded shows a message and leaves the previous result in place.
+// image-model.js swaps in the reader's own image encoder (pg.loadVisionModelFiles) and back; the
+// current image runs again on the new model. Such a model has no saliency decoder.
 // State (URL keys / element attributes): image (a sample's name or a URL), and the overlay's
 // layer, head, source, fusion, opacity, colormap, query.
 import { el, useCss } from '../util.js';
-import { getVisionModel } from '../engine.js';
+import { getVisionModel, manifest, modelsUrl } from '../engine.js';
+import { modelControl, BUILT_IN } from './image-model.js';
 import { overlayPanel } from './image-overlay.js';
 import { gridPanel } from './image-grid.js';
 import { imageQk } from './qk-image.js';
@@ -19,11 +22,9 @@ const SAMPLES = [
   ['chelsea', 'Chelsea the cat'],
   ['rocket', 'a rocket launch'],
 ];
-const MODEL_SIDE = 224; // the model's input: longer side 224, cropped to whole 14-pixel patches
 const MAX_DECODE = 1024; // larger images are downscaled in the browser before reaching wasm
 
 const SAMPLE_DIR = new URL('../../samples/', import.meta.url);
-const MODEL = 'DINOv2 ViT-S/14';
 /** An `image` state value as a URL: a sample's name, or a URL relative to the page. */
 const imageUrl = (v) => (SAMPLES.some(([n]) => n === v) ? new URL(`${v}.jpg`, SAMPLE_DIR).href : new URL(v, document.baseURI).href);
 
@@ -45,7 +46,19 @@ export async function mount(root, app) {
   const overlay = overlayPanel(app, { onQuery: (q) => grid.draw(state, q), onChange: changed });
   const grid = gridPanel({ onPick: (layer, head) => (overlay.select(layer, head), changed()) });
   const qk = imageQk(app, app.initial ?? {});
-  const inputs = el('div', { className: 'image-inputs' }, drop, samples);
+  const models = modelControl({
+    load: (files, onProgress) => pg.loadVisionModelFiles(files, onProgress),
+    reset: async () => pg.loadVisionModel(`${modelsUrl(app.models)}${(await manifest(app.models)).vision}`),
+    onLoaded(name, info) {
+      model = name;
+      modelSide = info.imageSize ?? 224;
+      if (last) run(last.blob, last.name);
+    },
+  });
+  // The model's label, the longer side its input is resized to (224 built in; then cropped to
+  // whole patches), and the last image run ({ blob, name }).
+  let model = BUILT_IN, modelSide = 224, last = null;
+  const inputs = el('div', { className: 'image-inputs' }, drop, samples, models.root);
   inputs.dataset.part = 'controls image';
   const about = explain('DINOv2 cuts the image into 14 × 14-pixel patches, one token each, plus a class token. The overlay shows how much one query (the class token, or the patch you click) attends to every patch: bright = much, dark = little. Try: click an eye or the background; compare layer 1 with layer 12; switch to rollout. Focus the image and use the arrow keys to read each patch, Enter to make it the query.');
   about.dataset.part = 'intro explain';
@@ -83,7 +96,7 @@ export async function mount(root, app) {
         progress.max = total;
         progress.value = loaded;
       }
-      say(`loading ${MODEL}… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB`);
+      say(`loading ${BUILT_IN}… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB`);
     });
     progress.hidden = true;
     say('model ready: choose, drop or paste an image, or pick a sample');
@@ -121,15 +134,17 @@ export async function mount(root, app) {
     const ctx = c.getContext('2d', { willReadFrequently: true });
     ctx.drawImage(bmp, 0, 0);
     const pixels = ctx.getImageData(0, 0, bmp.width, bmp.height);
-    say(`running DINOv2 on "${name}" (${bmp.width}×${bmp.height})…`);
+    say(`running ${model} on "${name}" (${bmp.width}×${bmp.height})…`);
+    last = { blob, name };
     try {
       const t0 = performance.now();
       const result = await pg.runImage(pixels.data, bmp.width, bmp.height);
       const ms = performance.now() - t0;
       app.status(ms, 'per image forward');
       state.bitmap?.close();
-      Object.assign(state, { result, bitmap: bmp, name, crop: crop(bmp.width, bmp.height, result) });
-      say(`"${name}": ${result.gridW}×${result.gridH} patches, ${result.tokens} tokens, ${ms.toFixed(0)} ms on ${pg.backend}`);
+      Object.assign(state, { result, bitmap: bmp, name, model, crop: crop(bmp.width, bmp.height, result, modelSide) });
+      const regs = result.registers ? ` (${result.registers} registers, not drawn on the image)` : '';
+      say(`"${name}"${model === BUILT_IN ? '' : ` on ${model}`}: ${result.gridW}×${result.gridH} patches, ${result.tokens} tokens${regs}, ${ms.toFixed(0)} ms on ${pg.backend}`);
       overlay.draw(state);
       grid.draw(state, overlay.query);
       qk.draw(state);
@@ -164,18 +179,18 @@ export async function mount(root, app) {
     if (f) run(f, f.name || 'pasted image'); else say('the clipboard holds no image file', true);
   });
   app.onBackendChange(() => state.result && say(`now on ${pg.backend}; the next image runs there`));
-  window.imageView = { run, fromUrl, state }; // for the browser tests and the console
+  window.imageView = { run, fromUrl, state, useModelFiles: models.use }; // for the browser tests and the console
 
   await fromUrl(imageUrl(source), source);
   return controller;
 }
 
-/** The part of a w × h image the model saw: resized to a longer side of 224, then centre-cropped
- *  to whole patches (as the Rust preprocessing does), in source pixels. */
-function crop(w, h, r) {
-  const scale = MODEL_SIDE / Math.max(w, h);
-  const rw = w >= h ? MODEL_SIDE : Math.max(1, Math.round(w * scale));
-  const rh = w >= h ? Math.max(1, Math.round(h * scale)) : MODEL_SIDE;
+/** The part of a w × h image the model saw: resized to a longer side of the model's image size,
+ *  then centre-cropped to whole patches (as the Rust preprocessing does), in source pixels. */
+function crop(w, h, r, modelSide) {
+  const scale = modelSide / Math.max(w, h);
+  const rw = w >= h ? modelSide : Math.max(1, Math.round(w * scale));
+  const rh = w >= h ? Math.max(1, Math.round(h * scale)) : modelSide;
   const x0 = Math.floor((rw - r.width) / 2), y0 = Math.floor((rh - r.height) / 2);
   const kx = w / rw, ky = h / rh;
   return { sx: x0 * kx, sy: y0 * ky, sw: r.width * kx, sh: r.height * ky };

@@ -49,10 +49,16 @@ export function imageQk(app, initial = {}) {
     select.value = String(Math.min(keep, count - 1));
   };
 
-  /** The tokens' names: the class token, any registers, then the patches row by row. */
+  // Token order: the class token, the patches row by row, then any registers (a model loaded
+  // from files may have them; they come last in every result).
+  const patchOf = (r, t) => (t >= 1 && t <= r.gridW * r.gridH ? t - 1 : -1);
+  const tokenOf = (i) => 1 + i;
+  const patchName = (r, i) => `patch ${Math.floor(i / r.gridW) + 1},${(i % r.gridW) + 1}`;
+
+  /** The tokens' names: [CLS], the patches row by row, then [REG n]. */
   function names(r) {
-    const first = r.tokens - r.gridW * r.gridH;
-    return Array.from({ length: r.tokens }, (_, t) => (t === 0 ? '[CLS]' : t < first ? `[REG ${t}]` : `patch ${Math.floor((t - first) / r.gridW) + 1},${((t - first) % r.gridW) + 1}`));
+    const patches = r.gridW * r.gridH;
+    return Array.from({ length: r.tokens }, (_, t) => (t === 0 ? '[CLS]' : t <= patches ? patchName(r, t - 1) : `[REG ${t - patches}]`));
   }
 
   /** The image as the model saw it, the focused patch solid, its strongest keys dashed. */
@@ -64,10 +70,11 @@ export function imageQk(app, initial = {}) {
     patch.width = Math.round(r.width * k);
     patch.height = Math.round(r.height * k);
     ctx.drawImage(bitmap, crop.sx, crop.sy, crop.sw, crop.sh, 0, 0, patch.width, patch.height);
-    const first = r.tokens - r.gridW * r.gridH, cell = patch.width / r.gridW;
+    const cell = patch.width / r.gridW;
     const outline = (t, dashed, width) => {
-      if (t < first) return; // the class token has no patch
-      const i = t - first, x = (i % r.gridW) * cell, y = Math.floor(i / r.gridW) * cell;
+      const i = patchOf(r, t);
+      if (i < 0) return; // the class token and registers have no patch
+      const x = (i % r.gridW) * cell, y = Math.floor(i / r.gridW) * cell;
       ctx.setLineDash(dashed ? [4, 3] : []);
       ctx.lineWidth = width;
       ctx.strokeStyle = '#fff';
@@ -76,7 +83,7 @@ export function imageQk(app, initial = {}) {
       ctx.strokeRect(x + 1.5, y + 1.5, cell - 3, cell - 3);
     };
     const f = plot.focused;
-    patchSay.textContent = f < 0 ? '' : f < first ? `${plot.json().tokens[f]}: no patch of its own` : `patch ${Math.floor((f - first) / r.gridW) + 1},${((f - first) % r.gridW) + 1} (token ${f})`;
+    patchSay.textContent = f < 0 ? '' : patchOf(r, f) < 0 ? `${plot.json().tokens[f]}: no patch of its own` : `${patchName(r, patchOf(r, f))} (token ${f})`;
     if (f < 0) return;
     for (const s of plot.json().strongest.slice(0, 4)) outline(s.key, true, 1.5);
     outline(f, false, 2.5);
@@ -87,7 +94,7 @@ export function imageQk(app, initial = {}) {
     const { r } = shown, b = patch.getBoundingClientRect();
     const px = Math.floor(((e.clientX - b.left) / b.width) * r.gridW), py = Math.floor(((e.clientY - b.top) / b.height) * r.gridH);
     if (px < 0 || py < 0 || px >= r.gridW || py >= r.gridH) return;
-    pickPatch(r.tokens - r.gridW * r.gridH + py * r.gridW + px);
+    pickPatch(tokenOf(py * r.gridW + px));
   });
 
   const pickPatch = (t) => {
@@ -95,15 +102,14 @@ export function imageQk(app, initial = {}) {
   };
   patch.addEventListener('keydown', (e) => {
     if (!shown) return;
-    const { r } = shown, first = r.tokens - r.gridW * r.gridH;
-    const i = Math.max(0, plot.focused - first), x = i % r.gridW, y = Math.floor(i / r.gridW);
+    const { r } = shown, i = Math.max(0, patchOf(r, plot.focused)), x = i % r.gridW, y = Math.floor(i / r.gridW);
     const to = { ArrowRight: [x + 1, y], ArrowLeft: [x - 1, y], ArrowDown: [x, y + 1], ArrowUp: [x, y - 1] }[e.key];
     if (e.key === 'Escape') return pickPatch(0);
     if (!to) return;
     e.preventDefault();
-    if (plot.focused < first) return pickPatch(first); // from the class token to the first patch
+    if (patchOf(r, plot.focused) < 0) return pickPatch(tokenOf(0)); // from [CLS] or a register to the first patch
     const [nx, ny] = [Math.max(0, Math.min(r.gridW - 1, to[0])), Math.max(0, Math.min(r.gridH - 1, to[1]))];
-    pickPatch(first + ny * r.gridW + nx);
+    pickPatch(tokenOf(ny * r.gridW + nx));
   });
 
   const runner = latest(async (stale) => {
