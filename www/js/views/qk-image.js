@@ -147,7 +147,7 @@ export function imageQk(app, initial = {}) {
       ran = { bitmap, ...capture };
       timings = { tokens: T, projectMs, drawMs, backend: p.backend };
       Object.assign(root.dataset, { tokens: String(T), projectMs: projectMs.toFixed(2), drawMs: drawMs.toFixed(2), view: `${capture.layer},${capture.head}` });
-      status.textContent = `layer ${capture.layer + 1}, head ${capture.head + 1}: ${T} tokens (${r.gridW} × ${r.gridH} patches + the class token), head size ${d} · PCA ${projectMs.toFixed(1)} ms on ${p.backend}, drawn in ${drawMs.toFixed(1)} ms`;
+      status.textContent = `layer ${capture.layer + 1}, head ${capture.head + 1}: ${T} tokens (${r.gridW} × ${r.gridH} patches + the class token${r.registers ? ` + ${r.registers} registers` : ''}), head size ${d} · PCA ${projectMs.toFixed(1)} ms on ${p.backend}, drawn in ${drawMs.toFixed(1)} ms`;
       root.dataset.updates = String(Number(root.dataset.updates ?? 0) + 1);
     } catch (e) {
       if (!stale()) status.textContent = `could not project: ${e?.message ?? e}`;
