@@ -102,6 +102,14 @@ export const engineThread = () => ({ ...where });
 /** How many threads the engine's CPU path uses (1 unless the threads build started its pool). */
 export const threads = () => nthreads;
 
+/** `initThreads(n)` in the engine: how many of its pool's threads the CPU path uses from now on
+ *  (clamped to the pool; 1 in the single-threaded builds); resolves to the count. */
+export async function initThreads(n) {
+  const link = await ready();
+  nthreads = (await link.request({ op: 'threads', args: [n] })).value;
+  return nthreads;
+}
+
 /** Which wasm build the engine runs ('relaxed' | 'simd128'); known once `ready()` has resolved. */
 export function wasmSimd() {
   if (!simd) throw new Error('wasmSimd: the engine has not started yet (await Playground.create first)');
