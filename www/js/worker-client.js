@@ -69,7 +69,7 @@ function connect(port) {
 
 /**
  * Starts the engine once (a worker unless `worker: false` or none can start) and initializes the
- * wasm module (and its thread pool) there; `build` 'simd128' | 'relaxed' | 'threads' forces one build.
+ * wasm module (and its thread pool) there; `build` 'simd128' | 'relaxed' | 'threads' | 'threads-relaxed' forces one build.
  */
 export function ready({ build, worker = true } = {}) {
   engine ??= (async () => {
@@ -86,7 +86,7 @@ export function ready({ build, worker = true } = {}) {
     }
     if (where.notice) console.warn(`attention-playground: ${where.notice}`);
     const link = connect(port ?? (await mainThreadPort()));
-    const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm' }[build];
+    const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm', 'threads-relaxed': 'threads/attention_playground_relaxed_bg.wasm' }[build];
     const { value } = await link.request({ op: 'init', args: [file ? new URL(file, PKG).href : undefined] });
     simd = value.wasmSimd;
     nthreads = value.threads;
