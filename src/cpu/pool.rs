@@ -36,16 +36,29 @@ pub fn threads() -> usize {
 }
 
 /// Work (multiply-adds, or element operations of like cost) below which [`for_each`] keeps its
-/// pieces on the calling thread: about 0.1 ms on one core, less than waking a pool thread and
-/// waiting for it costs in a browser (a 17-token MiniLM forward got slower on two threads).
-/// Which thread runs a piece never changes its bits, so this changes no result.
-pub const MIN_PARALLEL_WORK: usize = 1 << 21;
+/// pieces on the calling thread, by default: about 0.5 ms on one core. In a browser, waking a
+/// pool thread and waiting for it cost about as much CPU (measured: a 17-token MiniLM forward,
+/// whose matmuls are 3–10 M multiply-adds, took twice the CPU time on two threads). Which thread
+/// runs a piece never changes its bits, so this changes no result.
+pub const MIN_PARALLEL_WORK: usize = 1 << 24;
+
+#[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+static MIN_WORK: AtomicUsize = AtomicUsize::new(MIN_PARALLEL_WORK);
+
+/// Sets the work below which [`for_each`] stays on the calling thread (tests set 0, so that
+/// small shapes split too).
+pub fn set_min_parallel_work(work: usize) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    MIN_WORK.store(work, Ordering::Relaxed);
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    let _ = work;
+}
 
 /// Runs `piece(i)` for i in 0..pieces, in parallel when more than one thread is in use and the
-/// pieces' `work` in all (see [`MIN_PARALLEL_WORK`]) is worth sharing.
+/// pieces' `work` in all is worth sharing (see [`MIN_PARALLEL_WORK`]).
 pub fn for_each(pieces: usize, work: usize, piece: impl Fn(usize) + Sync + Send) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-    if pieces > 1 && work >= MIN_PARALLEL_WORK && threads() > 1 {
+    if pieces > 1 && work >= MIN_WORK.load(Ordering::Relaxed) && threads() > 1 {
         use rayon::prelude::*;
         // One piece per rayon task: the pieces are already as coarse as the shapes allow.
         (0..pieces).into_par_iter().with_max_len(1).for_each(piece);
