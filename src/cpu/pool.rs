@@ -64,6 +64,8 @@ pub fn for_each(pieces: usize, work: usize, piece: impl Fn(usize) + Sync + Send)
         (0..pieces).into_par_iter().with_max_len(1).for_each(piece);
         return;
     }
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    let _ = work;
     (0..pieces).for_each(piece);
 }
 
