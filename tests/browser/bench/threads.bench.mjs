@@ -70,6 +70,8 @@ async function measure(page, models, runs) {
     const times = { ours: [], ort: [] };
     const spent = new Map();
     for (let r = 0; r < runs; r++) {
+      // onnxruntime-web's pool threads spin a while after a run: let them stop before ours runs.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const before = threadCpu();
       times.ours.push(await page.evaluate((i) => window.bench.time(i, 'ours'), i));
       addSpent(spent, before, threadCpu());
