@@ -5,9 +5,10 @@
 #          60 s). Route 2 (offline, e.g. where rustup's download host is unreachable): Debian's
 #          rustc-web builds std for wasm32 from rust-web-src (-Zbuild-std), with its own target dir.
 # Either route builds the module twice, with SIMD128 and with SIMD128 + relaxed SIMD (see below),
-# plus once with threads (SIMD128 + atomics, std rebuilt with them: always -Zbuild-std, see
-# build_threads). The threads build is optional: if it fails (or THREADS=0), pkg/ holds the
-# single-threaded builds only and init() always loads them.
+# plus twice with threads (the same two, + atomics, std rebuilt with them: always -Zbuild-std, see
+# build_threads). The threads builds are optional: if they fail (or THREADS=0), pkg/ holds the
+# single-threaded builds only and init() always loads them; if only the relaxed one fails, the
+# threads build is SIMD128 everywhere.
 # wasm-opt is opt-in (WASM_OPT=1); WASM_ROUTE=offline forces route 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,12 +58,13 @@ build_variant() {
   fi
 }
 
-# build_threads: the cdylib with wasm threads (shared memory, rayon over Web Workers; feature
-# `threads`). std must be rebuilt with +atomics, so this build always takes -Zbuild-std: with the
-# rustup toolchain where its rust-src component is installed (RUSTC_BOOTSTRAP=1 lets stable take
-# -Z), else with the offline route's Debian compiler. Prints the .wasm path.
+# build_threads SIMD SUBDIR: the cdylib with wasm threads (shared memory, rayon over Web Workers;
+# feature `threads`) and SIMD (+simd128, or +simd128,+relaxed-simd). std must be rebuilt with
+# +atomics, so this build always takes -Zbuild-std: with the rustup toolchain where its rust-src
+# component is installed (RUSTC_BOOTSTRAP=1 lets stable take -Z), else with the offline route's
+# Debian compiler. Prints the .wasm path.
 build_threads() {
-  local features=+simd128,+atomics,+bulk-memory,+mutable-globals dir=wasm-threads
+  local features=$1,+atomics,+bulk-memory,+mutable-globals dir=$2
   export RUSTFLAGS="$base_flags -C target-feature=$features"
   # Since Rust 1.92 (rust-lang/rust#147225) +atomics no longer makes rustc link a shared memory:
   # without these the module links with a private memory and wasm-bindgen silently emits
@@ -101,14 +103,41 @@ have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 wasm_base=$(build_variant +simd128 wasm-simd128)
 wasm_relaxed=$(build_variant +simd128,+relaxed-simd wasm-relaxed)
 for f in "$wasm_base" "$wasm_relaxed"; do [ -f "$f" ] || { say "ERROR: $f was not produced"; exit 1; }; done
-wasm_threads=""
+# The threads builds, SIMD128 and relaxed SIMD (one thread of the relaxed one is 12-23 % faster;
+# Firefox and Safari have no relaxed SIMD and get the SIMD128 one, chosen as for the others).
+wasm_threads="" wasm_threads_relaxed=""
 if [ "${THREADS:-1}" = 0 ]; then
   say "THREADS=0: no threads build"
-elif ! wasm_threads=$(build_threads) || [ ! -f "$wasm_threads" ]; then
+elif ! wasm_threads=$(build_threads +simd128 wasm-threads) || [ ! -f "$wasm_threads" ]; then
   wasm_threads=""
+elif ! wasm_threads_relaxed=$(build_threads +simd128,+relaxed-simd wasm-threads-relaxed) || [ ! -f "$wasm_threads_relaxed" ]; then
+  say "WARNING: the relaxed-SIMD threads build failed (see above); the threads build is SIMD128 only"
+  wasm_threads_relaxed=""
 fi
 [ -n "$wasm_threads" ] || [ "${THREADS:-1}" = 0 ] \
   || say "WARNING: the threads build failed (see above); building the single-threaded builds only (the CPU path will use one core)"
+
+# relaxed_url GLUE: the glue's default wasm URL becomes a choice between its SIMD128 and relaxed
+# SIMD files, made once by feature detection.
+relaxed_url() {
+  local glue=$1 default_url="new URL('attention_playground_bg.wasm', import.meta.url)"
+  [ "$(grep -cF "$default_url" "$glue")" = 1 ] \
+    || { say "ERROR: wasm-bindgen's default wasm URL was not found once in $glue; update this script"; exit 1; }
+  sed -i "s|new URL('attention_playground_bg.wasm', import.meta.url)|new URL(__relaxedSimd() ? 'attention_playground_relaxed_bg.wasm' : 'attention_playground_bg.wasm', import.meta.url)|" "$glue"
+  cat >> "$glue" <<'JS'
+
+// Added by scripts/build-wasm.sh: does this engine take relaxed SIMD? (A module whose one function
+// is f32x4.relaxed_madd of three splats.)
+function __relaxedSimd() {
+    try {
+        return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+            10, 28, 1, 26, 0, 67, 0, 0, 0, 0, 253, 19, 67, 0, 0, 0, 0, 253, 19, 67, 0, 0, 0, 0, 253, 19, 253, 133, 2, 11]));
+    } catch {
+        return false;
+    }
+}
+JS
+}
 
 rm -rf pkg
 say "wasm-bindgen --target web --out-dir pkg (both builds)"
@@ -126,6 +155,17 @@ if [ -n "$wasm_threads" ]; then
   say "wasm-bindgen --target web --out-dir pkg/threads (threads build)"
   if wasm-bindgen --target web --out-dir pkg/threads "$wasm_threads" && grep -q 'shared:true' pkg/threads/attention_playground.js; then
     rm -f pkg/threads/*.d.ts pkg/threads/package.json
+    if [ -n "$wasm_threads_relaxed" ]; then
+      threads_tmp=$(mktemp -d)
+      if wasm-bindgen --target web --out-dir "$threads_tmp" "$wasm_threads_relaxed" \
+         && cmp -s pkg/threads/attention_playground.js "$threads_tmp/attention_playground.js"; then
+        mv "$threads_tmp/attention_playground_bg.wasm" pkg/threads/attention_playground_relaxed_bg.wasm
+        relaxed_url pkg/threads/attention_playground.js
+      else
+        say "WARNING: the relaxed-SIMD threads build's glue differs from the SIMD128 one's: dropping it"
+      fi
+      rm -rf "$threads_tmp"
+    fi
   else
     say "WARNING: the threads build has no shared memory (or wasm-bindgen failed): dropping it; single-threaded builds only"
     rm -rf pkg/threads
@@ -133,24 +173,7 @@ if [ -n "$wasm_threads" ]; then
   fi
 fi
 
-# The default URL becomes a choice between the two, made once by feature detection.
-default_url="new URL('attention_playground_bg.wasm', import.meta.url)"
-[ "$(grep -cF "$default_url" pkg/attention_playground.js)" = 1 ] \
-  || { say "ERROR: wasm-bindgen's default wasm URL was not found once in the glue; update this script"; exit 1; }
-sed -i "s|new URL('attention_playground_bg.wasm', import.meta.url)|new URL(__relaxedSimd() ? 'attention_playground_relaxed_bg.wasm' : 'attention_playground_bg.wasm', import.meta.url)|" pkg/attention_playground.js
-cat >> pkg/attention_playground.js <<'JS'
-
-// Added by scripts/build-wasm.sh: does this engine take relaxed SIMD? (A module whose one function
-// is f32x4.relaxed_madd of three splats.)
-function __relaxedSimd() {
-    try {
-        return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
-            10, 28, 1, 26, 0, 67, 0, 0, 0, 0, 253, 19, 67, 0, 0, 0, 0, 253, 19, 67, 0, 0, 0, 0, 253, 19, 253, 133, 2, 11]));
-    } catch {
-        return false;
-    }
-}
-JS
+relaxed_url pkg/attention_playground.js
 
 # pkg/attention_playground.js chooses between the two glues when init() is called (see the file).
 mv pkg/attention_playground.js pkg/attention_playground_st.js
@@ -168,7 +191,8 @@ exports=$(sed -n 's/^export \(class\|function\|const\) \([A-Za-z_$][A-Za-z0-9_$]
 if [ "${WASM_OPT:-0}" != 1 ] || [ "${SKIP_WASM_OPT:-0}" = 1 ]; then
   say "wasm-opt skipped (opt-in with WASM_OPT=1; Debian's binaryen 108 breaks wasm-bindgen output)"
 elif command -v wasm-opt >/dev/null 2>&1; then
-  for w in pkg/attention_playground_bg.wasm pkg/attention_playground_relaxed_bg.wasm ${wasm_threads:+pkg/threads/attention_playground_bg.wasm}; do
+  for w in pkg/attention_playground_bg.wasm pkg/attention_playground_relaxed_bg.wasm ${wasm_threads:+pkg/threads/attention_playground_bg.wasm} \
+           $([ -f pkg/threads/attention_playground_relaxed_bg.wasm ] && echo pkg/threads/attention_playground_relaxed_bg.wasm); do
     say "wasm-opt -O3 $w ($(wasm-opt --version 2>/dev/null | head -1))"
     if wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
          --enable-mutable-globals --enable-threads "$w" -o "$w.opt"; then
@@ -206,4 +230,5 @@ JSON
 rm -rf www/pkg
 cp -r pkg www/pkg
 threads_size=$([ -n "$wasm_threads" ] && du -h pkg/threads/attention_playground_bg.wasm | cut -f1 || echo "no")
+[ -f pkg/threads/attention_playground_relaxed_bg.wasm ] && threads_size="$threads_size + $(du -h pkg/threads/attention_playground_relaxed_bg.wasm | cut -f1) relaxed"
 say "done: pkg/ ($(du -h pkg/attention_playground_bg.wasm | cut -f1) + $(du -h pkg/attention_playground_relaxed_bg.wasm | cut -f1) relaxed + $threads_size threads wasm) and www/pkg"

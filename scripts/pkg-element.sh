@@ -25,7 +25,7 @@ JS
 cat > pkg/worker.js <<'JS'
 // `import { Playground } from 'attention-playground/worker'`: the same API as the package's main
 // module, with the wasm module in a dedicated Worker (README "API", "Off the main thread").
-export { Playground, wasmSimd, threads, engineThread, ready } from './js/worker-client.js';
+export { Playground, wasmSimd, threads, initThreads, engineThread, ready } from './js/worker-client.js';
 JS
 cat > pkg/worker.d.ts <<'TS'
 // Written by scripts/pkg-element.sh: the types of pkg/worker.js.
@@ -60,11 +60,14 @@ export class Playground {
   free(): void;
 }
 /** Starts the engine once: `build` forces a wasm build; `worker: false` runs it on this thread. */
-export function ready(opts?: { build?: 'simd128' | 'relaxed' | 'threads'; worker?: boolean }): Promise<unknown>;
+export function ready(opts?: { build?: 'simd128' | 'relaxed' | 'threads' | 'threads-relaxed'; worker?: boolean }): Promise<unknown>;
 /** The wasm build the engine runs; throws before the engine has started. */
 export function wasmSimd(): 'relaxed' | 'simd128';
 /** How many threads the engine's CPU path uses (1 unless the threads build started its pool). */
 export function threads(): number;
+/** How many of the engine's pool threads the CPU path uses from now on (clamped to the pool; 1 in
+ *  the single-threaded builds); resolves to the count. */
+export function initThreads(n?: number): Promise<number>;
 /** Where the engine runs, and why not in a worker when it could not start one. */
 export function engineThread(): { thread: 'worker' | 'main' | 'none'; notice: string | null };
 TS

@@ -1,8 +1,8 @@
 // pkg/attention_playground.js: written by scripts/build-wasm.sh (head: scripts/wasm-chooser.js,
 // then one `export let` per export of the glue). pkg/ holds two wasm-bindgen glues: the threads
 // build's (threads/, shared memory: it can only be instantiated where SharedArrayBuffer exists)
-// and the single-threaded builds' (attention_playground_st.js, which itself picks relaxed SIMD
-// or SIMD128). init() loads one and binds its exports here; use them after init() resolves.
+// and the single-threaded builds' (attention_playground_st.js); each picks its relaxed-SIMD or
+// SIMD128 wasm by feature detection. init() loads one and binds its exports here; use them after init() resolves.
 //
 // init() with no wasm named: the threads build where the page (or worker) is cross-origin
 // isolated, else the single-threaded one. A named wasm picks the glue by its path: threads/…

@@ -16,7 +16,10 @@ use attention_playground::models::dinov2::{Dinov2, Dinov2Weights};
 use attention_playground::text::Tokenizer;
 
 /// Runs `f` on a rayon pool of `n` threads (1: on the calling thread, the single-threaded path).
+/// Every piece goes to the pool, also where the work is too small to be worth it in use
+/// (`pool::MIN_PARALLEL_WORK`), so the small shapes here split too.
 fn on_threads<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
+    pool::set_min_parallel_work(0);
     if n == 1 {
         assert_eq!(pool::threads(), 1, "outside a pool the CPU path is single-threaded");
         return f();

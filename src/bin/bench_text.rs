@@ -3,7 +3,12 @@
 //! n = 17, 128, 512 tokens, on the CPU backend and the GPU backend (Vulkan; Mesa llvmpipe here,
 //! where GPU figures are CPU figures).
 //!
-//!   cargo run --release --bin bench_text [-- --no-gpu] [-- --reps N] [-- --profile]
+//!   cargo run --release --bin bench_text [-- --no-gpu] [-- --reps N] [-- --profile] [-- --threads N]
+//!
+//! `--threads N` runs the CPU path on N threads of rayon's pool and also prints each forward's CPU
+//! time (all threads) and its busiest threads' (the caller blocks while the pool works, so its
+//! time is the part not split): on a loaded machine, where wall time says little,
+//! 1-thread CPU time over the 2-thread busiest thread bounds the speed-up an idle machine gives.
 //!
 //! `--profile` also splits the CPU forward by op (the CPU backend computes each op when it is
 //! called, so timing the calls is timing the work): where the time goes, for tuning.
@@ -38,8 +43,23 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median milliseconds of `reps` forwards of `n` tokens, after one warm-up.
-fn time<B: Backend>(b: &mut B, model: &BertModel<B>, n: usize, reps: usize) -> f64 {
+/// CPU milliseconds (user + system) of each thread of this process, by thread id (Linux
+/// /proc; empty elsewhere). Clock ticks of 10 ms: measure several forwards together.
+fn thread_cpu_ms() -> std::collections::HashMap<String, f64> {
+    let mut out = std::collections::HashMap::new();
+    for e in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // Fields after the parenthesized name: state is field 3, utime 14, stime 15.
+        let f: Vec<&str> = stat[stat.rfind(')').unwrap_or(0) + 2..].split(' ').collect();
+        let ticks = |i: usize| f.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        out.insert(e.file_name().to_string_lossy().into_owned(), (ticks(14) + ticks(15)) * 10.0);
+    }
+    out
+}
+
+/// Median milliseconds of `reps` forwards of `n` tokens, after one warm-up; with `cpu`, also
+/// the CPU ms per forward over all threads and on the busiest three.
+fn time<B: Backend>(b: &mut B, model: &BertModel<B>, n: usize, reps: usize, cpu: bool) -> (f64, Option<(f64, Vec<f64>)>) {
     let (ids, types) = (ids(n), vec![0u32; n]);
     let mut run = || {
         let start = Instant::now();
@@ -48,7 +68,12 @@ fn time<B: Backend>(b: &mut B, model: &BertModel<B>, n: usize, reps: usize) -> f
         start.elapsed().as_secs_f64() * 1e3
     };
     run();
-    median((0..reps).map(|_| run()).collect())
+    let before = thread_cpu_ms();
+    let wall = median((0..reps).map(|_| run()).collect());
+    let after = thread_cpu_ms();
+    let mut spent: Vec<f64> = after.iter().map(|(t, ms)| (ms - before.get(t).copied().unwrap_or(0.0)) / reps as f64).collect();
+    spent.sort_by(|a, b| b.total_cmp(a));
+    (wall, cpu.then(|| (spent.iter().sum(), spent[..spent.len().min(3)].to_vec())))
 }
 
 /// A backend that adds up the wall time of each kind of op it forwards to `inner`.
@@ -138,6 +163,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let no_gpu = args.iter().any(|a| a == "--no-gpu");
     let reps = args.iter().position(|a| a == "--reps").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let threads: Option<usize> = args.iter().position(|a| a == "--threads").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok());
+    if let Some(t) = threads {
+        attention_playground::cpu::pool::set_threads(t);
+        println!("CPU path on {} thread(s)", attention_playground::cpu::pool::threads());
+    }
     let path = text_model_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `make build`)"));
     let weights = BertWeights::from_web(bytes).expect("the converted weights load");
@@ -149,7 +179,10 @@ fn main() {
     let mut cpu = CpuBackend::new();
     let model = BertModel::load(&mut cpu, &weights).expect("load on the CPU");
     for n in SIZES {
-        println!("  cpu  n={n:>3}: {:9.1}", time(&mut cpu, &model, n, reps));
+        match time(&mut cpu, &model, n, reps, threads.is_some()) {
+            (wall, Some((total, busiest))) => println!("  cpu  n={n:>3}: {wall:9.1}   CPU ms per forward: {total:.0} on all threads, {busiest:.0?} on the busiest"),
+            (wall, None) => println!("  cpu  n={n:>3}: {wall:9.1}"),
+        }
     }
     if no_gpu {
         return;
@@ -159,7 +192,7 @@ fn main() {
             let name = gpu.context().adapter_name.clone();
             let model = BertModel::load(&mut gpu, &weights).expect("load on the GPU");
             for n in SIZES {
-                println!("  gpu  n={n:>3}: {:9.1}   ({name})", time(&mut gpu, &model, n, reps));
+                println!("  gpu  n={n:>3}: {:9.1}   ({name})", time(&mut gpu, &model, n, reps, false).0);
             }
         }
         Err(e) => println!("  gpu: skipped ({e})"),

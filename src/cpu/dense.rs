@@ -337,7 +337,7 @@ const NC: usize = 16 * NR;
 #[allow(clippy::too_many_arguments)]
 fn gemm(x: &[f32], ldx: usize, w: Panels<'_>, rows: usize, k: usize, n: usize, y: &Shared<'_>, at: usize, ldy: usize, bias: Option<&[f32]>, finish: &(dyn Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync)) {
     let (row_pieces, col_pieces) = (rows.div_ceil(MC), n.div_ceil(NC));
-    pool::for_each(row_pieces * col_pieces, |p| {
+    pool::for_each(row_pieces * col_pieces, rows * k * n, |p| {
         let (r0, n0) = (p / col_pieces * MC, p % col_pieces * NC);
         let piece = Piece { rows: r0..(r0 + MC).min(rows), cols: n0..(n0 + NC).min(n) };
         gemm_piece(x, ldx, w, k, n, y, at, ldy, bias, finish, piece);
@@ -549,7 +549,7 @@ pub fn layer_norm(op: &LayerNorm<'_, Vec<f32>>) -> Vec<f32> {
     let d = op.dim;
     let mut y = vec![0.0f32; op.rows * d];
     let out = Shared::new(&mut y);
-    pool::for_each(op.rows.div_ceil(MC), |p| {
+    pool::for_each(op.rows.div_ceil(MC), op.rows * d * 4, |p| {
         let rows = p * MC..(p * MC + MC).min(op.rows);
         // SAFETY: piece p alone writes its rows.
         let y = unsafe { out.slice(rows.start * d..rows.end * d) };

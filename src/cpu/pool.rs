@@ -35,15 +35,37 @@ pub fn threads() -> usize {
     1
 }
 
-/// Runs `piece(i)` for i in 0..pieces, in parallel when more than one thread is in use.
-pub fn for_each(pieces: usize, piece: impl Fn(usize) + Sync + Send) {
+/// Work (multiply-adds, or element operations of like cost) below which [`for_each`] keeps its
+/// pieces on the calling thread, by default: about 0.5 ms on one core. In a browser, waking a
+/// pool thread and waiting for it cost about as much CPU (measured: a 17-token MiniLM forward,
+/// whose matmuls are 3–10 M multiply-adds, took twice the CPU time on two threads). Which thread
+/// runs a piece never changes its bits, so this changes no result.
+pub const MIN_PARALLEL_WORK: usize = 1 << 24;
+
+#[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+static MIN_WORK: AtomicUsize = AtomicUsize::new(MIN_PARALLEL_WORK);
+
+/// Sets the work below which [`for_each`] stays on the calling thread (tests set 0, so that
+/// small shapes split too).
+pub fn set_min_parallel_work(work: usize) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-    if pieces > 1 && threads() > 1 {
+    MIN_WORK.store(work, Ordering::Relaxed);
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    let _ = work;
+}
+
+/// Runs `piece(i)` for i in 0..pieces, in parallel when more than one thread is in use and the
+/// pieces' `work` in all is worth sharing (see [`MIN_PARALLEL_WORK`]).
+pub fn for_each(pieces: usize, work: usize, piece: impl Fn(usize) + Sync + Send) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    if pieces > 1 && work >= MIN_WORK.load(Ordering::Relaxed) && threads() > 1 {
         use rayon::prelude::*;
         // One piece per rayon task: the pieces are already as coarse as the shapes allow.
         (0..pieces).into_par_iter().with_max_len(1).for_each(piece);
         return;
     }
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    let _ = work;
     (0..pieces).for_each(piece);
 }
 
@@ -65,6 +87,24 @@ impl<'a> Shared<'a> {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// A buffer of `capacity` values that the pieces zero, each its own part, with
+    /// [`Shared::zeroed`] before they write it: the zeroing is split too. `set_len` it once every
+    /// part has been zeroed.
+    pub fn spare(buffer: &'a mut Vec<f32>) -> Self {
+        Shared { ptr: buffer.as_mut_ptr(), len: buffer.capacity(), _buffer: std::marker::PhantomData }
+    }
+
+    /// buffer[range], zeroed first (also where [`Shared::spare`] left it uninitialized).
+    ///
+    /// # Safety
+    /// As [`Shared::slice`].
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn zeroed(&self, range: std::ops::Range<usize>) -> &mut [f32] {
+        assert!(range.start <= range.end && range.end <= self.len, "Shared::zeroed: {range:?} outside {}", self.len);
+        std::ptr::write_bytes(self.ptr.add(range.start), 0, range.end - range.start);
+        std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.end - range.start)
     }
 
     /// buffer[range] to write.

@@ -2,10 +2,10 @@
 // the proxy's requests (worker-client.js) over a port. Runs in engine-worker.js, or on the main
 // thread behind a MessageChannel where no worker can start: one code path either way.
 //
-// Requests: { id, op: 'init' | 'create' | 'call' | 'free', ... }. Replies: { id, value, state }
+// Requests: { id, op: 'init' | 'threads' | 'create' | 'call' | 'free', ... }. Replies: { id, value, state }
 // or { id, error, name }; { id, progress } while a load downloads; { pg, change, state } for a
 // backend change. Result buffers are transferred, never copied.
-import init, { Playground, wasmSimd, threads } from './glue.js';
+import init, { Playground, wasmSimd, threads, initThreads } from './glue.js';
 import { startThreads } from './threads.js';
 
 const stateOf = (pg) => ({ backend: pg.backend, fallbackReason: pg.fallbackReason ?? null });
@@ -41,6 +41,10 @@ export function serve(port) {
         });
         await module;
         return { wasmSimd: wasmSimd(), threads: threads() };
+      // How many of the pool's threads the CPU path uses from now on (initThreads(n) here).
+      case 'threads':
+        await module;
+        return initThreads(args[0]);
       case 'create': {
         const p = await Playground.create(args[0]);
         const key = next++;

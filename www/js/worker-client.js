@@ -69,7 +69,7 @@ function connect(port) {
 
 /**
  * Starts the engine once (a worker unless `worker: false` or none can start) and initializes the
- * wasm module (and its thread pool) there; `build` 'simd128' | 'relaxed' | 'threads' forces one build.
+ * wasm module (and its thread pool) there; `build` 'simd128' | 'relaxed' | 'threads' | 'threads-relaxed' forces one build.
  */
 export function ready({ build, worker = true } = {}) {
   engine ??= (async () => {
@@ -86,7 +86,7 @@ export function ready({ build, worker = true } = {}) {
     }
     if (where.notice) console.warn(`attention-playground: ${where.notice}`);
     const link = connect(port ?? (await mainThreadPort()));
-    const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm' }[build];
+    const file = { simd128: 'attention_playground_bg.wasm', relaxed: 'attention_playground_relaxed_bg.wasm', threads: 'threads/attention_playground_bg.wasm', 'threads-relaxed': 'threads/attention_playground_relaxed_bg.wasm' }[build];
     const { value } = await link.request({ op: 'init', args: [file ? new URL(file, PKG).href : undefined] });
     simd = value.wasmSimd;
     nthreads = value.threads;
@@ -101,6 +101,14 @@ export const engineThread = () => ({ ...where });
 
 /** How many threads the engine's CPU path uses (1 unless the threads build started its pool). */
 export const threads = () => nthreads;
+
+/** `initThreads(n)` in the engine: how many of its pool's threads the CPU path uses from now on
+ *  (clamped to the pool; 1 in the single-threaded builds); resolves to the count. */
+export async function initThreads(n) {
+  const link = await ready();
+  nthreads = (await link.request({ op: 'threads', args: [n] })).value;
+  return nthreads;
+}
 
 /** Which wasm build the engine runs ('relaxed' | 'simd128'); known once `ready()` has resolved. */
 export function wasmSimd() {
