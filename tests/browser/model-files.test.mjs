@@ -158,7 +158,7 @@ export default {
     assert.equal(await page.locator('#text-files-error').textContent(), '');
     assert.match(await page.locator('#text-files-status').textContent(), /^gelu: 2 layers × 3 heads, hidden 48/);
     // Every panel follows: 2 layers, 3 heads (+ their mean), a 2 × 3 thumbnail grid.
-    await page.waitForFunction(() => document.querySelectorAll('#text-layer option').length === 2 && document.querySelectorAll('#text-modelview canvas').length === 6);
+    await page.waitForFunction(() => document.querySelectorAll('#text-layer option').length === 2 && document.querySelectorAll('#text-modelview button[data-layer][data-head]').length === 6);
     assert.equal(await page.locator('#text-head-pick option').count(), 4);
     assert.match(await section.locator('p.muted').first().textContent(), /\(2 layers × 3 heads\)/);
     // Files dropped on the box (a DataTransfer of the cased f16 folder's files).

@@ -77,7 +77,7 @@ export async function mount(root, app) {
   // Model: the manifest names the file; progress while it downloads.
   say('loading the vision model…');
   const controller = {
-    exporters: { ...overlay.exporters, 'image-grid': grid.exporter, 'image-qk': { ...qk.exporter, json: () => ({ model: MODEL, backend: pg.backend, ...qk.exporter.json() }) } },
+    exporters: { ...overlay.exporters, 'image-grid': grid.exporter, 'image-qk': { ...qk.exporter, json: () => ({ model, backend: pg.backend, ...qk.exporter.json() }) } },
     main: 'image-overlay',
     state: () => ({ image: source, ...overlay.state(), ...qk.state() }),
     set(s) {
