@@ -3,14 +3,16 @@
 tests (tests/vit_files.rs, tests/browser/vit-files.test.mjs).
 
     PYREF_VENV=/path/to/venv make vit-files-fixtures    # a venv with torch, transformers, safetensors
+    python scripts/make-vit-files-fixtures.py vit-gelu-new   # only the folders named
 
-Three randomly initialised (seeded) models with unusual dimensions, each saved with
+Four randomly initialised (seeded) models with unusual dimensions, each saved with
 save_pretrained as tests/fixtures/vit-files/<name>/ (config.json + model.safetensors):
   vit               ViTModel, 2 layers, 3 heads, hidden 48, intermediate 80, patch 8, image 96,
                     qkv_bias false, f32 tensors
   dinov2            Dinov2Model, the same sizes, mlp_ratio 3, layer scale, f16 tensors
   dinov2-registers  Dinov2WithRegistersModel, 3 registers, bf16 tensors, and a
                     preprocessor_config.json with its own mean/std
+  vit-gelu-new      ViTModel as vit but hidden_act "gelu_new" (tanh GELU), no pooler, f16 tensors
 Weights are drawn wider than HF's init (which leaves attention nearly uniform and layer scale 1)
 so the maps have structure. One 96×64 image (the longer side is the image size, so the page's
 preprocessing does no resampling; the 12×12 position grid is interpolated to 12×8, as HF does with
@@ -67,7 +69,7 @@ def run(model, img, mean, std, vit):
     return torch.stack([a[0] for a in out.attentions]), out.last_hidden_state[0]
 
 
-def make(name, model, dtype, seed, registers=0, preprocessor=None):
+def make_one(name, model, dtype, seed, registers=0, preprocessor=None):
     torch.manual_seed(seed)
     widen(model, seed)
     model.eval()
@@ -92,6 +94,9 @@ def make(name, model, dtype, seed, registers=0, preprocessor=None):
 
 
 def main():
+    only = set(sys.argv[1:])
+    # Each folder is seeded on its own, so one can be remade without touching the others' bytes.
+    make = lambda name, *a, **kw: (not only or name in only) and make_one(name, *a, **kw)
     make("vit", ViTModel(ViTConfig(intermediate_size=80, qkv_bias=False, **COMMON), add_pooling_layer=True), torch.float32, 1)
     make("dinov2", Dinov2Model(Dinov2Config(mlp_ratio=3, **COMMON)), torch.float16, 2)
     make(
@@ -102,6 +107,7 @@ def main():
         registers=3,
         preprocessor={"do_normalize": True, "image_mean": [0.5, 0.4, 0.3], "image_std": [0.25, 0.2, 0.3], "crop_size": {"height": 96, "width": 96}, "do_center_crop": True},
     )
+    make("vit-gelu-new", ViTModel(ViTConfig(intermediate_size=80, hidden_act="gelu_new", **COMMON), add_pooling_layer=False), torch.float16, 4)
 
 
 if __name__ == "__main__":

@@ -34,40 +34,13 @@ use crate::ensure;
 use crate::error::{Error, Result};
 use crate::models::blocks::{LayerNorm, Mlp, Residual, SelfAttention};
 use crate::playground::Model;
-use crate::backend::Activation;
+pub use crate::models::hidden_act::HiddenAct;
 use crate::text::normalize::Normalization;
 use crate::text::{Encoding, Tokenizer, MAX_TOKENS};
 use crate::weights::{StoreAs, WeightFile, WeightWriter};
 use serde::{Deserialize, Serialize};
 
 pub const ARCH: &str = "bert";
-
-/// The feed-forward activation (HF `hidden_act`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum HiddenAct {
-    /// erf GELU (BERT, MiniLM)
-    #[default]
-    #[serde(rename = "gelu", alias = "gelu_python")]
-    Gelu,
-    /// tanh-approximated GELU; HF's `gelu_fast` is the same formula factored differently.
-    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
-    GeluTanh,
-}
-
-impl HiddenAct {
-    const NAMES: [&str; 5] = ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast"];
-
-    fn is_erf(&self) -> bool {
-        *self == HiddenAct::Gelu
-    }
-
-    pub fn activation(self) -> Activation {
-        match self {
-            HiddenAct::Gelu => Activation::Gelu,
-            HiddenAct::GeluTanh => Activation::GeluTanh,
-        }
-    }
-}
 
 fn default_type_vocab() -> usize {
     2
@@ -126,15 +99,7 @@ impl BertConfig {
                 return Err(Error::Weights(format!("config: no \"{hf}\" field")));
             }
         }
-        match v.get("hidden_act") {
-            None => {}
-            Some(serde_json::Value::String(act)) if HiddenAct::NAMES.contains(&act.as_str()) => {}
-            Some(act) => {
-                return Err(Error::Weights(format!(
-                    "config: hidden_act {act} is not supported (supported: \"gelu\", and the tanh GELUs \"gelu_new\", \"gelu_pytorch_tanh\")"
-                )))
-            }
-        }
+        HiddenAct::from_config(v.get("hidden_act")).map_err(|e| Error::Weights(format!("config: {e}")))?;
         let c: BertConfig = serde_json::from_value(v.clone()).map_err(|e| Error::Weights(format!("config: {e}")))?;
         if let Some(p) = v.get("position_embedding_type").and_then(|a| a.as_str()) {
             if p != "absolute" {

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::ensure;
 use crate::models::bert::{CaptureAt, HeadCapture};
 use crate::models::blocks::{LayerNorm, Linear, Mlp, Residual, SelfAttention};
+use crate::models::hidden_act::HiddenAct;
 use crate::playground::Model;
 use crate::vision::{self, ModelInput};
 use crate::weights::{StoreAs, WeightFile, WeightWriter};
@@ -61,11 +62,14 @@ pub struct Variant {
     pub pos_antialias: bool,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    /// The MLP's GELU (HF `hidden_act`); left out of the file when erf, as in the built-in one.
+    #[serde(skip_serializing_if = "HiddenAct::is_erf")]
+    pub hidden_act: HiddenAct,
 }
 
 impl Default for Variant {
     fn default() -> Self {
-        Variant { model_type: ARCH.into(), registers: 0, layer_scale: true, image_size: IMAGE_SIZE, pos_antialias: false, mean: vision::MEAN, std: vision::STD }
+        Variant { model_type: ARCH.into(), registers: 0, layer_scale: true, image_size: IMAGE_SIZE, pos_antialias: false, mean: vision::MEAN, std: vision::STD, hidden_act: HiddenAct::Gelu }
     }
 }
 
@@ -396,7 +400,7 @@ impl<B: Backend> Dinov2<B> {
                     attention: SelfAttention::load(b, (&l.qkv_weight, &l.qkv_bias), (&l.out_weight, &l.out_bias), d, w.config.heads)?,
                     layer_scale1: l.layer_scale1.as_ref().map(|s| b.upload(s)).transpose()?,
                     norm2: LayerNorm::load(b, &l.norm2.0, &l.norm2.1, eps)?,
-                    mlp: Mlp::load(b, (&l.fc1_weight, &l.fc1_bias), (&l.fc2_weight, &l.fc2_bias), d, mlp)?,
+                    mlp: Mlp::load(b, (&l.fc1_weight, &l.fc1_bias), (&l.fc2_weight, &l.fc2_bias), d, mlp)?.with_activation(w.config.variant.hidden_act.activation()),
                     layer_scale2: l.layer_scale2.as_ref().map(|s| b.upload(s)).transpose()?,
                 })
             })

@@ -4,3 +4,4 @@ pub mod bert;
 pub mod bert_files;
 pub mod blocks;
 pub mod dinov2;
+pub mod hidden_act;

@@ -18,6 +18,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::models::hidden_act::HiddenAct;
 use crate::models::dinov2::{Dinov2Config, Dinov2Weights, EmbeddingWeights, LayerWeights, Variant, MAX_MAP_VALUES};
 use crate::vision;
 use crate::weights::folder::ModelFiles;
@@ -41,6 +42,7 @@ struct HfConfig {
     eps: f32,
     qkv_bias: bool,
     registers: usize,
+    hidden_act: HiddenAct,
 }
 
 /// A whole number, or a square pair `[n, n]` (HF allows both for image and patch sizes).
@@ -86,11 +88,7 @@ impl HfConfig {
         if dinov2 && flag("use_swiglu_ffn", false) {
             return Err(bad("config.json: \"use_swiglu_ffn\": true (the SwiGLU feed-forward of DINOv2 giant) is not supported; only the GELU MLP is"));
         }
-        let act = c.get("hidden_act").map_or(Some("gelu"), Value::as_str);
-        if !matches!(act, Some("gelu" | "gelu_python")) {
-            let got = c.get("hidden_act").map_or_else(String::new, Value::to_string);
-            return Err(bad(format!("config.json: \"hidden_act\" {got} is not supported; only \"gelu\" (exact, erf) is")));
-        }
+        let hidden_act = HiddenAct::from_config(c.get("hidden_act")).map_err(|e| bad(format!("config.json: {e}")))?;
         let channels = whole("num_channels", 3)?;
         if channels != 3 {
             return Err(bad(format!("config.json: \"num_channels\" {channels} is not supported; images are RGB (3)")));
@@ -106,6 +104,7 @@ impl HfConfig {
             patch: sized("patch_size", if dinov2 { 14 } else { 16 })?,
             eps: eps.ok_or_else(|| bad("config.json: \"layer_norm_eps\" must be a positive number"))? as f32,
             qkv_bias: flag("qkv_bias", true),
+            hidden_act,
             registers: if model_type == "dinov2_with_registers" { c.get("num_register_tokens").map_or(Ok(4), |v| v.as_u64().map(|n| n as usize).ok_or_else(|| bad("config.json: \"num_register_tokens\" must be a whole number")))? } else { 0 },
         })
     }
@@ -309,6 +308,7 @@ pub fn convert(config_json: &str, safetensors: Vec<u8>, preprocessor_json: Optio
             pos_antialias: hf.model_type == "dinov2_with_registers",
             mean,
             std,
+            hidden_act: hf.hidden_act,
         },
     };
     config.validate()?;
@@ -331,7 +331,8 @@ mod tests {
         assert!(msg("{}").contains("model_type"));
         assert!(msg(r#"{"model_type":"bert"}"#).contains("\"bert\" is not supported"));
         assert!(msg(r#"{"model_type":"dinov2","use_swiglu_ffn":true}"#).contains("SwiGLU"));
-        assert!(msg(r#"{"model_type":"vit","hidden_act":"relu"}"#).contains("hidden_act"));
+        assert!(msg(r#"{"model_type":"vit","hidden_act":"relu"}"#).contains("hidden_act \"relu\" is not supported (supported: \"gelu\""));
+        assert_eq!(HfConfig::parse(r#"{"model_type":"dinov2","hidden_act":"gelu_pytorch_tanh"}"#).unwrap().hidden_act, HiddenAct::GeluTanh);
         assert!(msg(r#"{"model_type":"vit","num_channels":1}"#).contains("num_channels"));
         assert!(msg(r#"{"model_type":"vit","patch_size":[8,16]}"#).contains("non-square"));
         assert!(msg(r#"{"model_type":"vit","hidden_size":-4}"#).contains("hidden_size"));

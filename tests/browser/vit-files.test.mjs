@@ -61,7 +61,7 @@ async function parity({ harness, expectBackend, assert, mode }, names, query) {
     assert.deepEqual(
       { layers: info.layers, heads: info.heads, hidden: info.hidden, patch: info.patch, saliency: info.saliency, registers: info.registers, imageSize: info.imageSize },
       { layers: 2, heads: 3, hidden: 48, patch: 8, saliency: false, registers: ref.registers, imageSize: 96 });
-    assert.equal(info.modelType, name === 'vit' ? 'vit' : name === 'dinov2' ? 'dinov2' : 'dinov2_with_registers');
+    assert.equal(info.modelType, name.startsWith('vit') ? 'vit' : name === 'dinov2' ? 'dinov2' : 'dinov2_with_registers');
     assert.ok(progress >= 2, 'progress was reported');
     assert.deepEqual([r.gridW, r.gridH, r.tokens, r.registers, r.width, r.height], [12, 8, 1 + 96 + ref.registers, ref.registers, 96, 64]);
     assert.equal(r.saliency, null);
@@ -72,8 +72,8 @@ async function parity({ harness, expectBackend, assert, mode }, names, query) {
 }
 
 export default {
-  async 'loadVisionModelFiles: tiny ViT, DINOv2 and DINOv2-with-registers folders match PyTorch'(ctx) {
-    await parity(ctx, ['vit', 'dinov2', 'dinov2-registers']);
+  async 'loadVisionModelFiles: tiny ViT (erf and tanh GELU), DINOv2 and DINOv2-with-registers folders match PyTorch'(ctx) {
+    await parity(ctx, ['vit', 'dinov2', 'dinov2-registers', 'vit-gelu-new']);
   },
 
   async 'loadVisionModelFiles through the engine worker (Files cloned into it)'(ctx) {
