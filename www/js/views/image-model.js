@@ -35,7 +35,7 @@ export function modelControl({ load, reset, onLoaded }) {
     if (busy) return;
     if (!list.length) return say('no files were given: pick or drop a model folder’s config.json and model.safetensors', true);
     busy = true;
-    const label = folderName ?? list.find((f) => f.name === 'config.json')?.webkitRelativePath?.split('/')[0] ?? 'your model';
+    const label = folderName || list.find((f) => f.name === 'config.json')?.webkitRelativePath?.split('/')[0] || 'your model';
     say(`converting ${label}…`);
     try {
       const t0 = performance.now();
