@@ -376,7 +376,7 @@ fn gemm_piece(x: &[f32], ldx: usize, w: Panels<'_>, k: usize, n: usize, y: &Shar
             };
             let mut r0 = piece.rows.start;
             while r0 < piece.rows.end {
-                let m = block_rows(piece.rows.end - r0);
+                let m = MR.min(piece.rows.end - r0);
                 let x = &x[r0 * ldx + k0..];
                 let tile = Tile { y, at, row0: r0, col0: n0, cols: nr, ld: ldy, start: (k0 == 0).then_some(bias) };
                 match m {
@@ -395,18 +395,6 @@ fn gemm_piece(x: &[f32], ldx: usize, w: Panels<'_>, k: usize, n: usize, y: &Shar
                 r0 += m;
             }
         }
-    }
-}
-
-/// How many of the `left` rows the next micro-kernel call takes: `MR`, except that a remainder of
-/// one or two rows is spread over the last blocks as threes (17 rows: 4, 4, 3, 3, 3 rather than
-/// 4, 4, 4, 4, 1), since a one-row block streams the whole panel for a quarter of the work. Rows
-/// are independent, so the numbers do not change.
-#[inline]
-fn block_rows(left: usize) -> usize {
-    match left {
-        9 | 6 | 5 => 3,
-        _ => MR.min(left),
     }
 }
 
