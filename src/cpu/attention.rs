@@ -278,10 +278,20 @@ mod simd {
         let p = z.as_mut_ptr();
         // SAFETY: every vector access is at i + 4 ≤ n4 ≤ z.len(); unaligned access is allowed.
         unsafe {
-            let mut mv = f32x4_splat(f32::NEG_INFINITY);
-            for i in (0..n4).step_by(4) {
-                mv = f32x4_pmax(mv, v128_load(p.add(i) as *const v128)); // NaN lanes of z are skipped
+            // Four running maxima: one is a chain of dependent maxps, a latency per vector. The
+            // largest value does not depend on the order (NaN lanes of z are skipped; a ±0 maximum
+            // gives the same exponentials either way).
+            let n16 = z.len() / 16 * 16;
+            let mut mx = [f32x4_splat(f32::NEG_INFINITY); 4];
+            for i in (0..n16).step_by(16) {
+                for (l, m) in mx.iter_mut().enumerate() {
+                    *m = f32x4_pmax(*m, v128_load(p.add(i + 4 * l) as *const v128));
+                }
             }
+            for i in (n16..n4).step_by(4) {
+                mx[0] = f32x4_pmax(mx[0], v128_load(p.add(i) as *const v128));
+            }
+            let mv = f32x4_pmax(f32x4_pmax(mx[0], mx[1]), f32x4_pmax(mx[2], mx[3]));
             let pick = |a: f32, b: f32| if b > a { b } else { a };
             let lanes = [f32x4_extract_lane::<0>(mv), f32x4_extract_lane::<1>(mv), f32x4_extract_lane::<2>(mv), f32x4_extract_lane::<3>(mv)];
             let m = z[n4..].iter().copied().chain(lanes).fold(f32::NEG_INFINITY, pick) * scale;
