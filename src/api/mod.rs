@@ -26,9 +26,9 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::BackendKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::models::bert::MiniLm;
-use crate::playground::{Engine, ModelSlot, Session};
+use crate::playground::{Engine, Model, ModelSlot, Session};
 use crate::models::dinov2::Dinov2Weights;
 
 pub(crate) use attention::{joined_f32, js_field};
@@ -102,6 +102,22 @@ impl Shared {
         let result = session.run(job).await;
         self.publish(&session, before);
         result
+    }
+
+    /// Puts `model` in `slot` (the instance's text or vision model) and uploads it to the engine.
+    /// A slot is only touched inside session jobs, which the session lock serializes, so holding
+    /// its borrow across the job's awaits cannot conflict. The job may rerun (after a device
+    /// loss), hence the model is placed once and loaded each time.
+    pub(crate) async fn install<M: Model>(&self, slot: &RefCell<Option<ModelSlot<M>>>, model: M, not_loaded: fn() -> Error) -> Result<()> {
+        let mut fresh = Some(ModelSlot::new(model));
+        self.run(async |engine| {
+            let mut held = slot.borrow_mut();
+            if let Some(s) = fresh.take() {
+                *held = Some(s);
+            }
+            held.as_mut().ok_or_else(not_loaded)?.load(engine)
+        })
+        .await
     }
 
     fn publish(&self, session: &Session, before: BackendKind) {

@@ -11,7 +11,6 @@ use super::{files, joined_f32, js_field, parse, Playground, Shared};
 use crate::error::Error;
 use crate::models::bert::{BertWeights, CaptureAt, HeadCapture, MiniLm, TextInput};
 use crate::models::bert_files::TEXT_FILES;
-use crate::playground::ModelSlot;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TEXT: &str = r#"
@@ -181,18 +180,7 @@ fn stats_option(options: &JsValue) -> crate::error::Result<bool> {
 async fn install(shared: &Shared, model: MiniLm, name: Option<String>) -> crate::error::Result<JsValue> {
     let c = model.weights.config.clone();
     let max_tokens = model.max_tokens();
-    // `text` is only touched inside session jobs, which the session lock serializes, so
-    // holding its borrow across the job's awaits cannot conflict.
-    let mut slot = Some(ModelSlot::new(model));
-    shared
-        .run(async |engine| {
-            let mut text = shared.text.borrow_mut();
-            if let Some(s) = slot.take() {
-                *text = Some(s);
-            }
-            text.as_mut().ok_or_else(not_loaded)?.load(engine)
-        })
-        .await?;
+    shared.install(&shared.text, model, not_loaded).await?;
     let info = Object::new();
     for (key, v) in [("layers", c.layers), ("heads", c.heads), ("hidden", c.hidden), ("vocab", c.vocab_size), ("maxTokens", max_tokens)] {
         js_field(&info, key, &(v as u32).into());

@@ -11,7 +11,6 @@ use super::fetch::fetch_bytes;
 use super::{files, joined_f32, js_field, parse, Playground, Shared};
 use crate::error::Error;
 use crate::models::dinov2::{Dinov2Weights, Image};
-use crate::playground::ModelSlot;
 use crate::weights::hf_vit;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -148,18 +147,7 @@ impl Playground {
 /// Puts `weights` in the instance's vision slot and uploads them; the info object `load*` resolve to.
 async fn install(shared: &Shared, weights: Dinov2Weights, name: Option<String>) -> crate::error::Result<JsValue> {
     let config = weights.config.clone();
-    // `vision` is only touched inside session jobs, which the session lock serializes, so
-    // holding its borrow across the job's awaits cannot conflict.
-    let mut slot = Some(ModelSlot::new(weights));
-    shared
-        .run(async |engine| {
-            let mut vision = shared.vision.borrow_mut();
-            if let Some(s) = slot.take() {
-                *vision = Some(s);
-            }
-            vision.as_mut().ok_or_else(not_loaded)?.load(engine)
-        })
-        .await?;
+    shared.install(&shared.vision, weights, not_loaded).await?;
     let info = Object::new();
     let v = &config.variant;
     for (key, n) in [("layers", config.layers), ("heads", config.heads), ("hidden", config.hidden), ("patch", config.patch), ("registers", v.registers), ("imageSize", v.image_size)] {
