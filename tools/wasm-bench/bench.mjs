@@ -33,7 +33,7 @@ const SHAPES = [
   ['MiniLM n=512 FFN down', 512, 1536, 384, false],
 ];
 
-export function runBench({ DenseBench, AttentionBench, f16_decode }, { now, log, only }) {
+export function runBench({ DenseBench, AttentionBench, ProductBench, f16_decode }, { now, log, only }) {
   // only: 'dense' | 'attention' | 'other' to run one part (node: ONLY=…).
   const part = (name) => !only || only === name;
   log('shape'.padEnd(26) + 'ms'.padStart(8) + 'GFLOP/s'.padStart(9) + 'best GF/s'.padStart(11)
@@ -51,6 +51,12 @@ export function runBench({ DenseBench, AttentionBench, f16_decode }, { now, log,
     rows.push({ shape: label, ms: t.med, gflops: gf(t.med), bestGflops: gf(t.min), packedGflops: gf(packed.med), naiveGflops: gf(naive.med), maxDiff: diff });
     log(label.padEnd(26) + t.med.toFixed(3).padStart(8) + gf(t.med).toFixed(1).padStart(9) + gf(t.min).toFixed(1).padStart(11)
       + gf(packed.med).toFixed(1).padStart(13) + gf(naive.med).toFixed(2).padStart(12) + diff.toExponential(1).padStart(15));
+  }
+  for (const [label, r, k, n] of part('products') ? [['q·kᵀ 64×32·32×512', 64, 32, 512], ['w·v 64×512·512×32', 64, 512, 32], ['q·kᵀ 512×32·32×512', 512, 32, 512]] : []) {
+    const b = new ProductBench(r, k, n);
+    const t = median(now, () => b.run(), 1000);
+    log(`${label}: ${(t.med * 1e3).toFixed(1)} µs (${(2 * r * k * n / t.med / 1e6).toFixed(1)} GFLOP/s, best ${(2 * r * k * n / t.min / 1e6).toFixed(1)})`);
+    b.free();
   }
   for (const seq of part('attention') ? [128, 512] : []) {
     const b = new AttentionBench(12, seq, 32);

@@ -110,3 +110,29 @@ impl AttentionBench {
         out.weights.expect("weights")[self.dims.seq_k / 2]
     }
 }
+
+/// One bare matrix product `x [rows, k] · w [k, n]` with w packed, as attention runs its two
+/// per head (q·kᵀ: k = head dim; weights·v: n = head dim).
+#[wasm_bindgen]
+pub struct ProductBench {
+    rows: usize,
+    k: usize,
+    n: usize,
+    x: Vec<f32>,
+    packed: Vec<f32>,
+    y: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl ProductBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(rows: usize, k: usize, n: usize) -> ProductBench {
+        let w = random(k * n, 7, 1.0 / (k as f32).sqrt());
+        ProductBench { rows, k, n, x: random(rows * k, 8, 1.0), packed: dense::pack_weight(&w, k, n), y: vec![0.0; rows * n] }
+    }
+
+    pub fn run(&mut self) -> f32 {
+        dense::matmul_packed_into(&self.x, self.k, &self.packed, self.rows, self.k, self.n, &mut self.y, self.n);
+        self.y[self.y.len() / 2]
+    }
+}
