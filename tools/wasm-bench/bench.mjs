@@ -34,7 +34,7 @@ const SHAPES = [
 ];
 
 export function runBench({ DenseBench, AttentionBench, ProductBench, f16_decode }, { now, log, only }) {
-  // only: 'dense' | 'attention' | 'other' to run one part (node: ONLY=…).
+  // only: 'dense' | 'products' | 'attention' | 'other' to run one part (node: ONLY=…).
   const part = (name) => !only || only === name;
   log('shape'.padEnd(26) + 'ms'.padStart(8) + 'GFLOP/s'.padStart(9) + 'best GF/s'.padStart(11)
     + 'packed GF/s'.padStart(13) + 'naive GF/s'.padStart(12) + 'max|fast-ref|'.padStart(15));
